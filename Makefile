@@ -1,0 +1,52 @@
+# OdorDiff: `make run` starts the app, `make test` runs the whole suite (exactly what CI runs).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PORT ?= 8501
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: help install install-test system-test-deps run check test test-fast bench model-predictor
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -r requirements.txt  # torch==2.13.0 comes from the local wheel
+	$(BIN)/python -m pip install --no-deps --no-build-isolation -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
+	$(BIN)/python -m pip install -r requirements-test.txt
+	touch $@
+
+install: $(VENV)/.installed  ## create .venv and install the app
+
+install-test: $(VENV)/.installed-test  ## install what the tests need
+
+system-test-deps:  ## Debian's chromium and redis-server for the browser and Redis tests (never a downloaded browser)
+	@if ! command -v chromium >/dev/null || ! command -v redis-server >/dev/null; then \
+		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium redis-server; fi
+
+check: install  ## verify the data files (downloading missing ones) and the shipped weights
+	$(BIN)/odordiff data check --download
+	$(BIN)/odordiff data weights
+
+run: check  ## start the app on http://127.0.0.1:$(PORT)
+	$(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+
+test: install-test system-test-deps  ## the whole suite: unit, app, Redis and browser tests
+	$(BIN)/odordiff data check --download
+	$(BIN)/python -m pytest tests
+
+test-fast: install-test  ## unit tests only
+	$(BIN)/python -m pytest tests/unit -m "not slow"
+
+bench: install-test  ## speed figures -> BENCHMARKS.md
+	$(BIN)/python scripts/bench.py --out BENCHMARKS.md

@@ -1,0 +1,118 @@
+"""`odordiff predict`, `odordiff train predictor`, `odordiff evaluate predictor`."""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+import time
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("predict", help="odor profile (and safety, properties) of molecules given as SMILES")
+    p.add_argument("smiles", nargs="*", help="one or more SMILES")
+    p.add_argument("--file", help="text file with one SMILES per line")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("--top", type=int, default=5, help="descriptors shown per molecule in table/csv (default 5)")
+    p.set_defaults(func=_predict)
+
+
+def register_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("predictor", help="retrain the odor predictor on the GS-LF set (a few minutes)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_train)
+
+
+def register_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("predictor", help="cross-validated mean per-label ROC-AUC (retrains in every fold)")
+    p.add_argument("--split", choices=("random", "scaffold"), default="random")
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--seed", type=int, default=11)
+    p.set_defaults(func=_evaluate)
+
+
+def read_smiles_inputs(args: argparse.Namespace) -> list[str]:
+    """Returns the SMILES given on the command line followed by those in --file (one per line)."""
+    items = list(args.smiles)
+    if args.file:
+        with open(args.file, encoding="utf-8") as fh:
+            items += [line.rstrip("\n") for line in fh if line.strip()]
+    if not items:
+        from ..errors import InvalidInput
+        raise InvalidInput("No SMILES given. Pass SMILES as arguments or --file FILE (one per line).")
+    return items
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from ..config import Settings
+    from ..report import load_reporter
+
+    reporter = load_reporter(Settings.from_env())
+    rows = [reporter.report_smiles(s) for s in read_smiles_inputs(args)]
+    if args.format == "json":
+        print(json.dumps([r.to_json() for r in rows], indent=1))
+    elif args.format == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(["input", "smiles", "top_descriptors", "verdict", "mw", "clogp", "note", "error"])
+        for r in rows:
+            w.writerow(r.summary_row(args.top))
+        sys.stdout.write(buf.getvalue())
+    else:
+        for r in rows:
+            print(r.to_text(args.top))
+            print()
+    return 2 if all(r.error for r in rows) else 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from ..config import Settings
+    from ..datasets import load_labelled
+    from ..features import featurize
+    from ..odor import PREDICTOR_DIR, PredictorConfig, save_predictor, train_ensemble
+
+    settings = Settings.from_env()
+    t0 = time.perf_counter()
+    data = load_labelled(settings)
+    print(f"{len(data.mols)} molecules, {len(data.labels)} labels ({data.n_invalid} invalid rows left out)")
+    X = featurize(data.mols)
+    cfg = PredictorConfig(seed=args.seed)
+    ens = train_ensemble(X, data.Y, cfg)
+    version = save_predictor(ens, data.labels, cfg, settings.weights_dir / PREDICTOR_DIR,
+                             {"trained_on": "odor/curated_GS_LF_merged_4983.csv", "n_molecules": len(data.mols),
+                              "n_invalid_rows": data.n_invalid})
+    print(f"wrote {settings.weights_dir / PREDICTOR_DIR} ({version}), temperature {ens.temperature:.3f}, "
+          f"{time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ..config import Settings
+    from ..datasets import load_labelled
+    from ..features import featurize
+    from ..odor import PredictorConfig
+    from ..predictor_eval import cross_validate, random_folds, scaffold_folds
+
+    t0 = time.perf_counter()
+    data = load_labelled(Settings.from_env())
+    X = featurize(data.mols)
+    n = len(data.mols)
+    folds = (random_folds(n, args.folds, args.seed) if args.split == "random"
+             else scaffold_folds(list(data.mols), args.folds, args.seed))
+    cfg = PredictorConfig(seed=args.seed)
+    print(f"split={args.split} folds={args.folds} seed={args.seed} molecules={n} "
+          f"(invalid rows left out: {data.n_invalid}) ensemble={cfg.members} x MLP({cfg.hidden})")
+    print(f"{'fold':>4} {'train':>6} {'test':>6} {'labels':>6} {'AUROC':>7} {'time':>6}")
+
+    def show(r) -> None:
+        print(f"{r.fold:>4} {r.n_train:>6} {r.n_test:>6} {r.n_labels_scored:>6} {r.mean_auroc:>7.4f} "
+              f"{r.seconds:>5.0f}s", flush=True)
+
+    results = cross_validate(X, data.Y, folds, cfg, report=show)
+    aucs = np.array([r.mean_auroc for r in results])
+    print(f"mean {aucs.mean():.4f} ± {aucs.std():.4f} (std over folds); total {time.perf_counter() - t0:.0f} s")
+    print(f"MEAN_AUROC={aucs.mean():.4f}")
+    return 0

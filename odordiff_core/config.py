@@ -1,0 +1,40 @@
+"""Settings read once from the environment. Core functions receive these objects; they never read os.environ."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_DIR = PACKAGE_DIR.parent
+WEIGHTS_DIR = PACKAGE_DIR / "weights"  # shipped, committed model weights (safetensors + JSON)
+PACKAGE_DATA_DIR = PACKAGE_DIR / "package_data"  # tables compiled for OdorDiff (no upstream copy)
+
+
+def default_data_dir() -> Path:
+    """Returns ../shared/data beside the repository when it exists, else a per-user cache folder."""
+    shared = REPO_DIR.parent / "shared" / "data"
+    if shared.is_dir():
+        return shared
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return cache / "odordiff" / "data"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path  # where the public data sets live (checked against SHA256SUMS)
+    weights_dir: Path = WEIGHTS_DIR  # trained models
+    data_mirror: str | None = None  # base URL replacing the pinned upstream URLs (tests, mirrors)
+    redis_url: str | None = None  # shared cache; None = in-process cache only
+    cache_ttl_s: int = 7 * 24 * 3600  # Redis entry lifetime (7 days)
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        env = os.environ
+        return cls(
+            data_dir=Path(env["ODORDIFF_DATA_DIR"]) if env.get("ODORDIFF_DATA_DIR") else default_data_dir(),
+            weights_dir=Path(env["ODORDIFF_WEIGHTS_DIR"]) if env.get("ODORDIFF_WEIGHTS_DIR") else WEIGHTS_DIR,
+            data_mirror=env.get("ODORDIFF_DATA_MIRROR") or None,
+            redis_url=env.get("ODORDIFF_REDIS_URL") or None,
+            cache_ttl_s=int(env.get("ODORDIFF_CACHE_TTL_S", 7 * 24 * 3600)),
+        )

@@ -1,0 +1,325 @@
+"""Properties a perfumer judges a molecule by: RDKit descriptors, synthetic accessibility, volatility, substantivity.
+
+- Descriptors: RDKit (Crippen cLogP, TPSA, Lipinski counts).
+- Synthetic accessibility: RDKit Contrib SA_Score (Ertl & Schuffenhauer 2009), 1 (easy) .. 10 (hard).
+- Boiling point: Joback & Reid (1987) group contribution, Tb = 198 K + sum of group increments, with the
+  Stein & Brown (1994) correction for the known overestimate of large molecules; uncertainty = the error
+  measured by `odordiff evaluate properties` on a literature table (stored with the weights).
+- Note: top / heart / base from the boiling point (thresholds below).
+- Substantivity: ridge regression on log(hours) of GoodScents "Substantivity (Hours)" on blotter, an
+  ensemble of bootstrap fits stored as safetensors (`odordiff train properties`).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from rdkit import Chem
+from rdkit.Chem import Crippen, Descriptors, Lipinski, rdMolDescriptors
+from rdkit.Contrib.SA_Score import sascorer
+
+from .chem import Mol
+from .config import Settings
+from .errors import ModelNotFound
+
+# Thresholds on the *estimated* boiling point. On GoodScents substantivity (`odordiff evaluate properties`) they
+# split median blotter life into ~8 h (top), ~64 h (heart), ~270 h (base). Estimate error is ~16 C (MAE), so
+# molecules near a threshold (vanillin: 285 C measured, 267 C estimated -> heart) can land one note off.
+TOP_MAX_BP_C = 210.0  # below: top note (ethyl butyrate, limonene)
+BASE_MIN_BP_C = 280.0  # at or above: base note (benzyl benzoate, hexyl cinnamal)
+SA_EASY_MAX, SA_HARD_MIN = 3.5, 6.0  # SA score bands: <= 3.5 easy, >= 6 hard, between: moderate
+MODEL_DIR = "properties"
+
+# Joback Tb increments (K), Joback & Reid, Chem. Eng. Commun. 57 (1987) 233, Table: "Tb".
+JOBACK_TB: dict[str, float] = {
+    "CH3": 23.58, "CH2": 22.88, "CH": 21.74, "C": 18.25, "=CH2": 18.18, "=CH": 24.96, "=C": 24.14, "=C=": 26.15,
+    "#CH": 9.20, "#C": 27.38, "rCH2": 27.15, "rCH": 21.78, "rC": 21.32, "r=CH": 26.73, "r=C": 31.01,
+    "F": -0.03, "Cl": 38.13, "Br": 66.86, "I": 93.84, "OH": 92.88, "ArOH": 76.34, "O": 22.42, "rO": 31.22,
+    "C=O": 76.75, "rC=O": 94.97, "CHO": 72.24, "COOH": 169.09, "COO": 81.10, "=O": -10.50,
+    "NH2": 73.23, "NH": 50.17, "rNH": 52.82, "N": 11.74, "=N": 74.60, "r=N": 57.55, "=NH": 83.08,
+    "CN": 125.66, "NO2": 152.54, "SH": 63.56, "S": 68.78, "rS": 52.10,
+}
+# Multi-atom groups, matched first (most specific first); each atom belongs to one group only.
+_MULTI = [(name, Chem.MolFromSmarts(s)) for name, s in (
+    ("NO2", "[$([N+](=O)[O-]),$(N(=O)=O)](~O)~O"), ("CN", "C#N"), ("COOH", "[#6X3](=O)[OX2H1]"),
+    ("COO", "[#6X3](=O)[#8X2][#6]"), ("CHO", "[CX3H1]=O"), ("C=O", "[#6X3](=O)([#6])[#6]"),
+)]
+
+
+@dataclass(frozen=True, slots=True)
+class Properties:
+    """Computed properties of one molecule; None where a value cannot be computed for this structure."""
+
+    mw: float  # g/mol (average)
+    clogp: float  # Crippen logP
+    tpsa: float  # A^2
+    hbd: int
+    hba: int
+    rotatable_bonds: int
+    heavy_atoms: int
+    sa_score: float | None  # 1 easy .. 10 hard (Ertl & Schuffenhauer 2009)
+    sa_class: str | None  # "easy" | "moderate" | "hard"
+    boiling_point_c: float | None  # Joback + Stein-Brown estimate, deg C at 1 atm
+    boiling_point_c_err: float | None  # typical absolute error of that estimate (deg C, measured)
+    note: str | None  # "top" | "heart" | "base", from the boiling point
+    substantivity_h: float | None  # predicted hours on blotter (geometric mean of the ensemble)
+    substantivity_h_std: float | None  # spread in hours: ensemble + cross-validated residual (log space, converted)
+    substantivity_h_range: tuple[float, float] | None  # ~68% interval in hours (exp(mu +- sigma))
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PropertyModels:
+    """The fitted substantivity ensemble and the boiling-point error, loaded from weights/properties."""
+
+    coef: np.ndarray  # (E, F) ridge coefficients on standardised features, one row per bootstrap fit
+    intercept: np.ndarray  # (E,)
+    mean: np.ndarray  # (F,) feature means
+    scale: np.ndarray  # (F,) feature standard deviations
+    residual_sigma: float  # cross-validated residual std of log(hours)
+    max_hours: float  # largest value in the training data (GoodScents caps most at 400 h)
+    bp_error_c: float | None  # mean absolute error of the boiling point on the literature table
+    version: str
+
+
+def _group_of(atom: Chem.Atom) -> str | None:
+    """Returns the Joback group of one heavy atom not covered by a multi-atom group, or None if unsupported."""
+    z, h, ring = atom.GetAtomicNum(), atom.GetTotalNumHs(), atom.IsInRing()
+    bonds = [b.GetBondType() for b in atom.GetBonds()]
+    double = sum(b == Chem.BondType.DOUBLE for b in bonds)
+    if atom.GetFormalCharge() or atom.GetNumRadicalElectrons():
+        return None
+    if z == 6:
+        if Chem.BondType.TRIPLE in bonds:
+            return "#CH" if h else "#C"
+        if double == 2:
+            return "=C="
+        if double or atom.GetIsAromatic():
+            prefix = "r=" if ring else "="
+            return prefix + ("CH2" if h == 2 and not ring else "CH" if h == 1 else "C") if h < 3 else None
+        base = {3: "CH3", 2: "CH2", 1: "CH", 0: "C"}.get(h)
+        if base is None:
+            return "CH3"  # methane: treated as a methyl group
+        return ("r" + base) if ring and base != "CH3" else base
+    if z == 8:
+        if double:
+            return "=O"
+        if h == 1:
+            return "ArOH" if any(n.GetIsAromatic() for n in atom.GetNeighbors()) else "OH"
+        return "rO" if ring else "O"
+    if z == 7:
+        if double or atom.GetIsAromatic() and h == 0:
+            return ("=NH" if h else "r=N" if ring else "=N")
+        return {2: "NH2", 1: "rNH" if ring else "NH", 0: "N"}.get(h)
+    if z == 16:
+        if double or atom.GetDegree() > 2:
+            return None
+        return "SH" if h else ("rS" if ring else "S")
+    return {9: "F", 17: "Cl", 35: "Br", 53: "I"}.get(z)
+
+
+def joback_groups(mol: Mol) -> dict[str, int] | None:
+    """Returns the count of each Joback group, or None when an atom has no Joback group (P, Si, ions, S=O ...)."""
+    taken: set[int] = set()
+    counts: dict[str, int] = {}
+    for name, patt in _MULTI:
+        for match in mol.GetSubstructMatches(patt):
+            core = match[:3] if name in ("COO", "COOH", "NO2") else match[:2]
+            if taken.isdisjoint(core):
+                taken.update(core)
+                in_ring = mol.GetBondBetweenAtoms(match[0], match[2]).IsInRing() if name == "COO" else \
+                    mol.GetAtomWithIdx(match[0]).IsInRing()
+                if name == "COO" and in_ring:  # lactone: Joback has no ring ester; ring C=O + ring O fits better
+                    for key in ("rC=O", "rO"):
+                        counts[key] = counts.get(key, 0) + 1
+                    continue
+                key = "rC=O" if name == "C=O" and in_ring else name
+                counts[key] = counts.get(key, 0) + 1
+    for atom in mol.GetAtoms():
+        if atom.GetIdx() in taken or atom.GetAtomicNum() == 1:
+            continue
+        group = _group_of(atom)
+        if group is None:
+            return None
+        counts[group] = counts.get(group, 0) + 1
+    return counts
+
+
+def boiling_point_c(mol: Mol) -> float | None:
+    """Returns the normal boiling point in deg C (Joback Tb with the Stein & Brown 1994 correction), or None."""
+    groups = joback_groups(mol)
+    if not groups:
+        return None
+    tb = 198.0 + sum(JOBACK_TB[g] * n for g, n in groups.items())  # K, Joback & Reid 1987
+    # Stein & Brown (1994): Joback overestimates high boilers; corrected Tb in K.
+    tb = tb - 94.84 + 0.5577 * tb - 0.0007705 * tb**2 if tb <= 700 else tb + 282.7 - 0.5209 * tb
+    return tb - 273.15
+
+
+def note_from_bp(bp_c: float | None) -> str | None:
+    """Returns "top" / "heart" / "base" from a boiling point in deg C (thresholds TOP_MAX_BP_C, BASE_MIN_BP_C)."""
+    if bp_c is None:
+        return None
+    return "top" if bp_c < TOP_MAX_BP_C else "base" if bp_c >= BASE_MIN_BP_C else "heart"
+
+
+def substantivity_features(mol: Mol) -> np.ndarray | None:
+    """Returns the 12 substantivity features of one molecule (F,), or None when the boiling point is unknown."""
+    bp = boiling_point_c(mol)
+    if bp is None:
+        return None
+    return np.array([
+        bp, Descriptors.MolWt(mol), Crippen.MolLogP(mol), rdMolDescriptors.CalcTPSA(mol),
+        Lipinski.NumHDonors(mol), Lipinski.NumHAcceptors(mol), rdMolDescriptors.CalcNumRotatableBonds(mol),
+        rdMolDescriptors.CalcNumRings(mol), rdMolDescriptors.CalcNumAromaticRings(mol),
+        rdMolDescriptors.CalcFractionCSP3(mol), mol.GetNumHeavyAtoms(),
+        sum(a.GetAtomicNum() == 8 for a in mol.GetAtoms()),
+    ], dtype=np.float64)
+
+
+def predict_log_substantivity(features: np.ndarray, models: PropertyModels) -> tuple[np.ndarray, np.ndarray]:
+    """Returns (mean, ensemble std) of log(hours) for features (N, F)."""
+    z = (features - models.mean) / models.scale  # (N, F)
+    preds = z @ models.coef.T + models.intercept  # (N, E)
+    return preds.mean(axis=1), preds.std(axis=1)
+
+
+def _sa(mol: Mol) -> tuple[float | None, str | None]:
+    try:
+        score = float(sascorer.calculateScore(mol))
+    except (ValueError, RuntimeError, ZeroDivisionError):
+        return None, None
+    return score, "easy" if score <= SA_EASY_MAX else "hard" if score >= SA_HARD_MIN else "moderate"
+
+
+def compute_properties(mol: Mol, models: PropertyModels | None) -> Properties:
+    """Returns every property of one molecule; the substantivity fields are None when models is None.
+
+    Fast (about a millisecond per molecule): descriptors, SA score and the group contribution are closed-form.
+    """
+    bp = boiling_point_c(mol)
+    sa, sa_class = _sa(mol)
+    hours = std = interval = None
+    feats = substantivity_features(mol)
+    if models is not None and feats is not None:
+        mu, ens = predict_log_substantivity(feats[None, :], models)
+        sigma = float(np.hypot(ens[0], models.residual_sigma))
+        cap = models.max_hours
+        hours = float(min(np.exp(mu[0]), cap))
+        std = float(min(hours * np.sqrt(np.expm1(sigma**2)), cap))  # lognormal std around the median
+        interval = (float(min(np.exp(mu[0] - sigma), cap)), float(min(np.exp(mu[0] + sigma), cap)))
+    return Properties(
+        mw=Descriptors.MolWt(mol), clogp=Crippen.MolLogP(mol), tpsa=rdMolDescriptors.CalcTPSA(mol),
+        hbd=Lipinski.NumHDonors(mol), hba=Lipinski.NumHAcceptors(mol),
+        rotatable_bonds=rdMolDescriptors.CalcNumRotatableBonds(mol), heavy_atoms=mol.GetNumHeavyAtoms(),
+        sa_score=sa, sa_class=sa_class, boiling_point_c=bp,
+        boiling_point_c_err=models.bp_error_c if (models is not None and bp is not None) else None,
+        note=note_from_bp(bp), substantivity_h=hours, substantivity_h_std=std, substantivity_h_range=interval,
+    )
+
+
+def load_property_models(settings: Settings) -> PropertyModels:
+    """Returns the substantivity ensemble from weights/properties (safetensors + JSON).
+
+    Raises ModelNotFound when the files are missing or were fitted on other features.
+    """
+    from safetensors.numpy import load_file
+
+    folder = settings.weights_dir / MODEL_DIR
+    cfg_path, st_path = folder / "config.json", folder / "substantivity.safetensors"
+    if not cfg_path.is_file() or not st_path.is_file():
+        raise ModelNotFound(f"No property models in {folder}. Run `odordiff train properties`.")
+    cfg = json.loads(cfg_path.read_text())
+    t = load_file(str(st_path))
+    if cfg.get("n_features") != t["mean"].shape[0] or cfg.get("features_version") != FEATURES_VERSION:
+        raise ModelNotFound(f"{folder} was fitted on other features than this code computes. "
+                            f"Run `odordiff train properties`.")
+    return PropertyModels(coef=t["coef"], intercept=t["intercept"], mean=t["mean"], scale=t["scale"],
+                          residual_sigma=float(cfg["residual_sigma"]), max_hours=float(cfg["max_hours"]),
+                          bp_error_c=cfg.get("bp_mae_c"), version=cfg["version"])
+
+
+FEATURES_VERSION = "bp,mw,logp,tpsa,hbd,hba,rotb,rings,arom,fsp3,heavy,nO/1"
+
+
+def load_substantivity_table(settings: Settings) -> tuple[list[Mol], np.ndarray, list[str]]:
+    """Returns (mols, hours, names): GoodScents substantivity joined to structures, one row per connectivity key.
+
+    Join: data_rw_odor TGSC ID -> CID (data_rw_opl, else stimuli) -> SMILES (goodscents/molecules). Rows sharing
+    a connectivity key (duplicate TGSC entries, stereoisomers) are merged to their median hours.
+    """
+    import csv
+
+    from .chem import connectivity_key, to_mol
+    from .data import data_path
+
+    def rows(name: str) -> list[dict[str, str]]:
+        with open(data_path(name, settings), newline="", encoding="utf-8") as fh:
+            return list(csv.DictReader(fh))
+
+    gs = "odor/goodscents/"
+    cid: dict[str, str] = {}
+    for r in rows(gs + "stimuli.csv"):
+        cid.setdefault(r["TGSC ID"], r["CID"])
+    for r in rows(gs + "data_rw_opl.csv"):
+        if r["CID"]:
+            cid[r["TGSC ID"]] = r["CID"].split(".")[0]  # opl first: it is the page's own record
+    smiles = {r["CID"]: (r["IsomericSMILES"], r["name"]) for r in rows(gs + "molecules.csv")}
+    grouped: dict[str, tuple[Mol, str, list[float]]] = {}
+    for r in rows(gs + "data_rw_odor.csv"):
+        hours, c = r["Substantivity (Hours)"], cid.get(r["TGSC ID"])
+        if not hours or c not in smiles:
+            continue
+        mol = to_mol(smiles[c][0])
+        if mol is None:
+            continue
+        key = connectivity_key(mol)
+        grouped.setdefault(key, (mol, smiles[c][1], []))[2].append(float(hours))
+    mols = [m for m, _, _ in grouped.values()]
+    return mols, np.array([np.median(h) for _, _, h in grouped.values()]), [n for _, n, _ in grouped.values()]
+
+
+def fit_substantivity(mols: list[Mol], hours: np.ndarray, *, seed: int = 0, n_models: int = 16,
+                      alpha: float = 1.0, folds: int = 5) -> tuple[PropertyModels, dict]:
+    """Returns the fitted ensemble and its cross-validated figures (log-hours ridge regression).
+
+    Figures: MAE in hours and in log(hours) for the model and for predicting the training median, Spearman rho,
+    on `folds`-fold CV over unique structures. Molecules without a boiling point (no Joback group) are dropped.
+    """
+    from scipy.stats import spearmanr
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import KFold
+
+    feats = [substantivity_features(m) for m in mols]
+    keep = [i for i, f in enumerate(feats) if f is not None]
+    X = np.stack([feats[i] for i in keep])  # (N, F)
+    y = np.log(hours[keep])  # (N,)
+    rng = np.random.default_rng(seed)
+    pred, base = np.empty_like(y), np.empty_like(y)
+    for tr, te in KFold(folds, shuffle=True, random_state=seed).split(X):
+        mu, sd = X[tr].mean(0), X[tr].std(0) + 1e-9
+        pred[te] = Ridge(alpha=alpha).fit((X[tr] - mu) / sd, y[tr]).predict((X[te] - mu) / sd)
+        base[te] = np.median(y[tr])
+    cap = float(hours.max())
+    ph, bh, yh = np.minimum(np.exp(pred), cap), np.exp(base), np.exp(y)
+    figures = {
+        "n": int(len(y)), "n_dropped_no_bp": int(len(mols) - len(keep)), "folds": folds,
+        "mae_hours": float(np.abs(ph - yh).mean()), "mae_hours_median_baseline": float(np.abs(bh - yh).mean()),
+        "mae_log": float(np.abs(pred - y).mean()), "mae_log_median_baseline": float(np.abs(base - y).mean()),
+        "spearman": float(spearmanr(pred, y).statistic), "median_hours": float(np.median(yh)),
+    }
+    mu, sd = X.mean(0), X.std(0) + 1e-9
+    Z = (X - mu) / sd
+    coefs, icepts = [], []
+    for _ in range(n_models):
+        idx = rng.integers(0, len(y), len(y))  # bootstrap resample
+        r = Ridge(alpha=alpha).fit(Z[idx], y[idx])
+        coefs.append(r.coef_)
+        icepts.append(r.intercept_)
+    models = PropertyModels(coef=np.array(coefs), intercept=np.array(icepts), mean=mu, scale=sd,
+                            residual_sigma=float(np.std(pred - y)), max_hours=cap, bp_error_c=None,
+                            version="substantivity-1.0")
+    return models, figures

@@ -1,0 +1,281 @@
+"""Safety screen: a verdict per molecule ("blocked" / "caution" / "no known issue" / "not screened"), never "safe".
+
+Rules and where they come from:
+- identity (connectivity key = first InChIKey block) against the IFRA-controlled list and the EU fragrance
+  allergens shipped in package_data/safety, and against T3DB (a pointer to read, never a block);
+- structure: metals/metalloids and other non-organic elements, net formal charge, radicals, reactive groups;
+- skin-sensitisation mechanistic alerts (Aptula/Roberts; Enoch, Madden & Cronin 2008) as SMARTS, with the hit
+  rates measured in package_data/safety/README.md; autoxidation pre-hapten as a warning only;
+- RDKit's PAINS catalog only, as a warning: the drug-discovery catalogs (BRENK, MLSMR, LINT, SureChEMBL, NIH)
+  flag alkenes, aldehydes and esters and would reject linalool, limonene and Hedione (README table).
+Warnings are shown but do not raise the verdict. Any exception inside the rules gives "not screened".
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from rdkit import Chem
+from rdkit.Chem.FilterCatalog import FilterCatalog, FilterCatalogParams
+
+from .chem import Mol, canonical_smiles, connectivity_key, morgan_fp, tanimoto_many, to_mol, without_rdkit_log
+from .config import Settings
+
+VERSION = "safety-1.0"
+ANALOGUE_MIN_SIMILARITY = 0.8  # Tanimoto (Morgan r2) at which an unlisted molecule counts as a close analogue
+IFRA_FILE = "safety/ifra_prohibited_restricted.csv"
+EU_FILE = "safety/eu_fragrance_allergens.csv"
+T3DB_FILE = "safety/t3db_molecules.csv"
+VERDICTS = ("blocked", "caution", "no known issue", "not screened")
+
+_ORGANIC = {1, 6, 7, 8, 9, 15, 16, 17, 35, 53}  # H C N O F P S Cl Br I
+_METALLOIDS = {5, 14, 32, 33, 51, 52, 84}  # B Si Ge As Sb Te Po
+_NONMETALS = _ORGANIC | {2, 10, 18, 34, 36, 54, 86}  # + Se and the noble gases
+
+# (rule id, SMARTS, reason). Blocks: groups that react with skin, water or air on contact; none occurs in
+# the IFRA glossary molecules except allyl isothiocyanate, which IFRA prohibits.
+REACTIVE_GROUPS: tuple[tuple[str, str, str], ...] = (
+    ("reactive.acyl_halide", "[CX3](=[OX1])[F,Cl,Br,I]", "acyl halide: hydrolyses to acid, acylates skin proteins"),
+    ("reactive.sulfonyl_halide", "[SX4](=O)(=O)[F,Cl,Br,I]", "sulfonyl halide: corrosive acylating agent"),
+    ("reactive.iso(thio)cyanate", "N=C=[O,S]", "isocyanate/isothiocyanate: potent sensitiser and irritant"),
+    ("reactive.peroxide", "[OX2][OX2]", "peroxide: oxidiser, unstable, sensitiser"),
+    ("reactive.azide_diazo", "[$(N=[N+]=[N-]),$([#6]=[N+]=[N-]),$([N;X2]=[N;X2]-[N]),$(N#N)]",
+     "azide/diazo: explosive, toxic"),
+    ("reactive.anhydride", "[CX3](=O)[OX2][CX3](=O)", "acid anhydride: acylating agent (respiratory/skin sensitiser)"),
+    ("reactive.n_nitroso", "[#7]-[NX2]=[OX1]", "N-nitroso: probable human carcinogen (EU Annex II)"),
+    ("reactive.aziridine", "[NX3]1[CX4][CX4]1", "aziridine: alkylating agent"),
+    ("reactive.phosphorus_halide", "[PX3,PX4,PX5][F,Cl,Br,I]", "phosphorus halide: corrosive, hydrolyses"),
+)
+
+# Skin-sensitisation alerts: exactly the 11 SMARTS measured in package_data/safety/README.md ("allergens hit" =
+# share of the 61 EU allergens with structures, "others hit" = share of 1,018 other IFRA glossary molecules).
+SENSITISATION_ALERTS: tuple[tuple[str, str, str], ...] = (
+    ("alert.michael_enal", "[CX3;!a]=[CX3;!a]-[CX3H1]=[OX1]", "Michael acceptor: a,b-unsaturated aldehyde"),
+    ("alert.michael_enone", "[CX3;!a;!H0]=[CX3;!a]-[CX3](=[OX1])-[#6]", "Michael acceptor: a,b-unsaturated ketone with b-H"),
+    ("alert.michael_acrylate", "[CX3;!a;!H0]=[CX3;!a]-[CX3](=[OX1])-[OX2]", "Michael acceptor: acrylate/maleate ester"),
+    ("alert.michael_ynone", "[CX2]#[CX2]-[CX3]=[OX1]", "Michael acceptor: alkynone/alkynoate"),
+    ("alert.pro_michael_allylic_alcohol", "[CX3;!a]=[CX3;!a]-[CH2]-[OX2H]", "pro-Michael acceptor: allylic primary alcohol (oxidised to an enal in skin)"),
+    ("alert.pro_michael_alkenyl_phenol", "[OX2H]-c1ccc(cc1)-[$([CX3]=[CX3]),$([CH2]-[CX3]=[CX3])]", "pro-Michael acceptor: para-alkenyl/allyl phenol (oxidised to a quinone methide)"),
+    ("alert.schiff_aldehyde", "[CX3H1](=[OX1])-[#6;!a]", "Schiff base former: aliphatic aldehyde"),
+    ("alert.schiff_dicarbonyl", "[#6]-[CX3](=[OX1])-[CX3](=[OX1])", "Schiff base former: 1,2-dicarbonyl"),
+    ("alert.sn2", "[$([CX4;!$(C(F)(F))]-[Cl,Br,I]),$(C1OC1),$([CX4]-O-S(=O)(=O))]", "SN2 electrophile: alkyl halide / epoxide / sulfonate"),
+    ("alert.acylating", "[$([CX3](=[OX1])-[OX2]-c),$(C(=O)OC(=O)),$(N=C=[O,S]),$(C(=O)[Cl,Br])]", "acylating agent: phenyl ester / anhydride / isocyanate / acyl halide"),
+    ("alert.snar", "c([F,Cl,Br])c[N+](=O)[O-]", "SNAr electrophile: activated aryl halide"),
+)
+AUTOXIDATION = ("alert.autoxidation", "[CX3;!a](-[CH3])(-[#6])=[CX3H1;!a]-[CH2]",
+                "autoxidation pre-hapten: terpene C=C with allylic CH2 forms sensitising hydroperoxides in air "
+                "(keep antioxidant, limit peroxide value)")
+_SMARTS_SOURCE = "SMARTS {s} (Aptula/Roberts; Enoch, Madden & Cronin 2008; measured in package_data/safety/README.md)"
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """One reason a molecule is not cleared."""
+
+    rule: str  # rule id, e.g. "ifra.prohibited", "alert.michael_enal"
+    level: str  # "block" | "caution" | "warning"
+    reason: str  # plain language
+    source: str  # file + row, or the SMARTS and its literature domain
+
+    def to_json(self) -> dict[str, str]:
+        return {"rule": self.rule, "level": self.level, "reason": self.reason, "source": self.source}
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyReport:
+    """The screen's verdict on one molecule. Never means "safe": an unlisted molecule can still be hazardous."""
+
+    verdict: str  # "blocked" | "caution" | "no known issue" | "not screened"
+    flags: tuple[Flag, ...]
+    version: str  # screen version + hash of the rule tables
+
+    def to_json(self) -> dict:
+        return {"verdict": self.verdict, "flags": [f.to_json() for f in self.flags], "version": self.version}
+
+
+@dataclass(frozen=True, slots=True)
+class _Listed:
+    rule: str
+    level: str
+    reason: str
+    source: str
+
+
+def _read_rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _key_of(smiles: str) -> str | None:
+    mol = to_mol(smiles)
+    return connectivity_key(mol) if mol is not None else None
+
+
+def is_eu_banned(row: dict[str, str]) -> bool:
+    """Returns True for an IFRA-table row the EU bans in cosmetics (Annex II), e.g. HICC, atranol, Lilial."""
+    eu = row["eu_status"]
+    return eu.startswith("EU Annex II") and not eu.startswith("EU Annex III")
+
+
+def _ifra_entries(path: Path) -> tuple[dict[str, list[_Listed]], list[tuple[str, object]]]:
+    """Returns {connectivity key: flags} for the IFRA table, and (name, fp) of every blocked row (for analogues)."""
+    by_key: dict[str, list[_Listed]] = {}
+    banned_fps: list[tuple[str, object]] = []
+    for i, row in enumerate(_read_rows(path), start=2):  # row 1 is the header
+        mol = to_mol(row["smiles"])
+        if mol is None:
+            continue
+        status, eu = row["ifra_status"], row["eu_status"]
+        eu_banned = is_eu_banned(row)
+        blocked = status == "prohibited" or eu_banned
+        why = f"IFRA {status}" + (f"; {eu}" if eu else "") + f" ({row['reason']}; status confidence {row['confidence']})"
+        rule = "ifra.prohibited" if status == "prohibited" else ("eu.banned" if eu_banned else f"ifra.{status}")
+        entry = _Listed(rule, "block" if blocked else "caution", f"{row['name']}: {why}", f"{IFRA_FILE} row {i}")
+        by_key.setdefault(connectivity_key(mol), []).append(entry)
+        if blocked:
+            banned_fps.append((row["name"], morgan_fp(mol)))
+    return by_key, banned_fps
+
+
+def _eu_entries(path: Path) -> dict[str, list[_Listed]]:
+    by_key: dict[str, list[_Listed]] = {}
+    for i, row in enumerate(_read_rows(path), start=2):
+        key = _key_of(row["smiles"]) if row["smiles"] else None
+        if not key:
+            continue
+        reason = (f"{row['name']}: EU fragrance allergen ({row['list']}); must be named on the label above "
+                  f"{row['leave_on_threshold_pct']}% in leave-on and {row['rinse_off_threshold_pct']}% in rinse-off products")
+        by_key.setdefault(key, []).append(_Listed("eu.allergen", "caution", reason, f"{EU_FILE} row {i}"))
+    return by_key
+
+
+def _t3db_entries(path: Path) -> dict[str, list[_Listed]]:
+    by_key: dict[str, list[_Listed]] = {}
+    for i, row in enumerate(_read_rows(path), start=2):
+        key = _key_of(row["IsomericSMILES"])
+        if not key or key in by_key:
+            continue
+        reason = (f"listed in the Toxin and Toxin-Target Database as {row['name']!r}: read the entry (T3DB also lists "
+                  f"vanillin and coumarin, so this is a pointer, not a hazard by itself)")
+        by_key[key] = [_Listed("t3db.listed", "caution", reason, f"{T3DB_FILE} row {i} (CID {row['CID']})")]
+    return by_key
+
+
+class SafetyScreen:
+    """Applies every rule to one molecule. Immutable after construction, safe to share across threads."""
+
+    def __init__(self, listed: dict[str, list[_Listed]], banned_fps: list[tuple[str, object]], version: str) -> None:
+        self._listed = listed
+        self._banned_names = [n for n, _ in banned_fps]
+        self._banned_fps = [fp for _, fp in banned_fps]
+        self.version = version
+        self._reactive = [(r, Chem.MolFromSmarts(s), why, s) for r, s, why in REACTIVE_GROUPS]
+        self._alerts = [(r, Chem.MolFromSmarts(s), why, s) for r, s, why in SENSITISATION_ALERTS]
+        self._autox = Chem.MolFromSmarts(AUTOXIDATION[1])
+        params = FilterCatalogParams()
+        params.AddCatalog(FilterCatalogParams.FilterCatalogs.PAINS)
+        self._pains = FilterCatalog(params)
+
+    def screen(self, mol: Mol) -> SafetyReport:
+        """Returns the verdict and every flag. Fails closed: an error inside a rule gives "not screened"."""
+        try:
+            flags = self._flags(mol)
+        except Exception as exc:  # noqa: BLE001 - fail closed: any failure must not read as a pass
+            reason = f"the screen could not run on this molecule ({type(exc).__name__}: {exc}); treat it as unscreened"
+            return SafetyReport("not screened", (Flag("screen.error", "caution", reason, "odordiff_core/safety.py"),), self.version)
+        levels = {f.level for f in flags}
+        verdict = "blocked" if "block" in levels else "caution" if "caution" in levels else "no known issue"
+        return SafetyReport(verdict, tuple(flags), self.version)
+
+    def _flags(self, mol: Mol) -> list[Flag]:
+        flags = self._element_flags(mol)
+        charge = Chem.GetFormalCharge(mol)
+        if charge:
+            flags.append(Flag("structure.charge", "block", f"net formal charge {charge:+d}: an ion, not a volatile odorant", "structure"))
+        radicals = sum(a.GetNumRadicalElectrons() for a in mol.GetAtoms())
+        if radicals:
+            flags.append(Flag("structure.radical", "block", f"{radicals} unpaired electron(s): a radical is not a stable material", "structure"))
+        if len(Chem.GetMolFrags(mol)) > 1:
+            flags.append(Flag("structure.mixture", "caution", "several disconnected components (salt or mixture): each is screened together", "structure"))
+        if any(a.GetIsotope() for a in mol.GetAtoms()):
+            flags.append(Flag("structure.isotope", "warning", "isotope label: list matches use the unlabelled structure", "structure"))
+        for rule, patt, why, smarts in self._reactive:
+            if mol.HasSubstructMatch(patt):
+                flags.append(Flag(rule, "block", why, f"SMARTS {smarts}"))
+        key = connectivity_key(mol)
+        if not key:
+            raise ValueError("no InChIKey for this molecule, so list membership cannot be checked")
+        listed = self._listed.get(key, [])
+        flags += [Flag(e.rule, e.level, e.reason, e.source) for e in listed]
+        if not any(e.level == "block" for e in listed) and self._banned_fps:
+            sims = tanimoto_many(morgan_fp(mol), self._banned_fps)
+            best = max(range(len(sims)), key=sims.__getitem__)
+            if sims[best] >= ANALOGUE_MIN_SIMILARITY:
+                flags.append(Flag("analogue.prohibited", "caution",
+                                  f"close analogue of prohibited {self._banned_names[best]} (Tanimoto {sims[best]:.2f})",
+                                  f"Morgan r2 Tanimoto >= {ANALOGUE_MIN_SIMILARITY} to a blocked row of {IFRA_FILE}"))
+        if any(a.GetAtomicNum() in (9, 17, 35, 53) for a in mol.GetAtoms()):
+            flags.append(Flag("structure.halogen", "caution", "contains a halogen: few perfumery materials do; check persistence and toxicity", "structure"))
+        for rule, patt, why, smarts in self._alerts:
+            if mol.HasSubstructMatch(patt):
+                flags.append(Flag(rule, "caution", f"skin-sensitisation alert, {why}", _SMARTS_SOURCE.format(s=smarts)))
+        if mol.HasSubstructMatch(self._autox):
+            flags.append(Flag(AUTOXIDATION[0], "warning", AUTOXIDATION[2], _SMARTS_SOURCE.format(s=AUTOXIDATION[1])))
+        for match in self._pains.GetMatches(mol):
+            flags.append(Flag("pains", "warning", f"PAINS substructure {match.GetDescription()} (assay interference, not a hazard)", "RDKit FilterCatalog PAINS"))
+        return flags
+
+    @staticmethod
+    def _element_flags(mol: Mol) -> list[Flag]:
+        flags = []
+        for z in sorted({a.GetAtomicNum() for a in mol.GetAtoms()} - _ORGANIC):
+            symbol = Chem.GetPeriodicTable().GetElementSymbol(z)
+            if z in _METALLOIDS or z not in _NONMETALS:
+                kind = "metalloid" if z in _METALLOIDS else "metal" if z else "dummy atom"
+                flags.append(Flag("structure.metal", "block", f"contains {symbol} ({kind}): not an odorant material", "structure"))
+            else:
+                flags.append(Flag("structure.element", "block", f"contains {symbol}: an element not found in fragrance materials", "structure"))
+        return flags
+
+
+def load_screen(settings: Settings) -> SafetyScreen:
+    """Returns the screen built from the IFRA, EU-allergen and T3DB tables (about a second: T3DB is parsed).
+
+    Raises DataError when a table is missing or does not match its checksum. The version carries a hash of the
+    three tables so cached verdicts change when a table does.
+    """
+    from .data import data_path
+
+    paths = [data_path(name, settings) for name in (IFRA_FILE, EU_FILE, T3DB_FILE)]
+    with without_rdkit_log():
+        ifra, banned = _ifra_entries(paths[0])
+        listed: dict[str, list[_Listed]] = {}
+        for table in (ifra, _eu_entries(paths[1]), _t3db_entries(paths[2])):
+            for key, entries in table.items():
+                listed.setdefault(key, []).extend(entries)
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in paths)).hexdigest()[:8]
+    return SafetyScreen(listed, banned, f"{VERSION}+{digest}")
+
+
+def screen_smiles(texts: list[str], screen: SafetyScreen) -> list[dict]:
+    """Returns one JSON-ready dict per input, in input order: input, canonical smiles (or None), verdict, flags.
+
+    Unparseable, empty or over-long inputs get verdict "invalid" with the parser's message; the batch continues.
+    """
+    from .chem import parse_smiles
+    from .errors import InvalidSmiles
+
+    out = []
+    for text in texts:
+        try:
+            mol = parse_smiles(text)
+        except InvalidSmiles as exc:
+            out.append({"input": text, "smiles": None, "verdict": "invalid",
+                        "flags": [{"rule": "input.invalid", "level": "block", "reason": str(exc), "source": "input"}]})
+            continue
+        report = screen.screen(mol)
+        out.append({"input": text, "smiles": canonical_smiles(mol), "verdict": report.verdict,
+                    "flags": [f.to_json() for f in report.flags]})
+    return out
