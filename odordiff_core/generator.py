@@ -42,13 +42,14 @@ def condition_vector(weights: np.ndarray) -> np.ndarray:
 # data
 
 def prepare_corpus(settings, out_file: Path, *, max_len: int = 64, n_aug: int = 8, holdout_frac: float = 0.10,
-                   val_frac: float = 0.05, seed: int = 0) -> dict:
+                   val_frac: float = 0.05, seed: int = 0, max_molecules: int | None = None) -> dict:
     """Builds the tokenised training set and writes it to out_file (a torch file needing only torch to read).
 
     Molecules: GS-LF + Pyrfume corpus + IFRA glossary molecules, stereo removed, deduplicated by connectivity
     key (first InChIKey block). holdout_frac of the labelled GS-LF molecules (fixed seed) are kept out of all
     training for evaluation; val_frac of the remaining molecules give the held-out loss for early stopping.
-    Each molecule appears as n_aug randomized SMILES -> SELFIES. Returns the summary written with the data.
+    Each molecule appears as n_aug randomized SMILES -> SELFIES. max_molecules keeps only the first that many
+    (labelled first): for the tiny test checkpoint. Returns the summary written with the data.
     """
     import pandas as pd
     from rdkit import Chem
@@ -79,6 +80,9 @@ def prepare_corpus(settings, out_file: Path, *, max_len: int = 64, n_aug: int = 
                 keys[k] = len(mols)
                 mols.append(m)
                 label_rows.append(-1)
+    if max_molecules is not None:
+        mols, label_rows = mols[:max_molecules], label_rows[:max_molecules]
+        n_labelled = min(n_labelled, max_molecules)
     rng = np.random.default_rng(seed)
     perm = rng.permutation(n_labelled)
     heldout = set(perm[: int(round(holdout_frac * n_labelled))].tolist())
@@ -207,7 +211,6 @@ def train(data_file: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = Tr
 
     t0 = time.time() - elapsed
     model.train()
-    running = 0.0
     while step < total_steps:
         lr = cfg.lr * min(1.0, (step + 1) / cfg.warmup_steps)
         lr *= 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, step / total_steps)))
@@ -222,18 +225,17 @@ def train(data_file: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = Tr
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         step += 1
-        running += float(loss) if step % 50 == 0 or step % cfg.eval_every == 0 else 0.0
         if step % cfg.eval_every == 0 or step == total_steps:
             val = heldout_loss()
             minutes = (time.time() - t0) / 60
-            history.append({"step": step, "train_loss": float(loss), "heldout_loss": val, "minutes": round(minutes, 2)})
+            history.append({"step": step, "train_loss": float(loss.detach()), "heldout_loss": val, "minutes": round(minutes, 2)})
             improved = val < best
             if improved:
                 best, bad = val, 0
                 save(out_dir, model, vocab, data["labels"], schedule, data["heldout"], record={})
             else:
                 bad += 1
-            log(f"step {step:6d}  loss {float(loss):.4f}  held-out {val:.4f}{' *' if improved else ''}  "
+            log(f"step {step:6d}  loss {float(loss.detach()):.4f}  held-out {val:.4f}{' *' if improved else ''}  "
                 f"lr {lr:.2e}  {minutes:.1f} min")
             torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "best": best, "bad": bad,
                         "elapsed": time.time() - t0, "history": history}, state_file)
@@ -279,6 +281,7 @@ def save(out_dir: Path, model: Denoiser, vocab: Vocab, labels: list[str], schedu
     out_dir.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().float().cpu().contiguous() for k, v in model.state_dict().items()}
     save_file(tensors, out_dir / "model.safetensors")
+    (out_dir / "model.safetensors").chmod(0o644)  # safetensors writes 0600; the weights ship in git
     cfg = {"format": FORMAT, "model": model.cfg.to_dict(), "vocab": list(vocab.tokens), "vocab_digest": vocab.digest(),
            "schedule": schedule.name, "labels": list(labels), "condition": "label weights scaled to sum 1",
            "record": record}

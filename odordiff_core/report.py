@@ -35,7 +35,7 @@ class MoleculeReport:
             "uncertainty": dict(zip(self.odor.labels, self.odor.std)) if self.odor else None,
             "model_version": self.odor.model_version if self.odor else None,
             "safety": self.safety.to_json() if self.safety else None,
-            "properties": asdict(self.properties) if self.properties else None,
+            "properties": self.properties.to_json() if self.properties else None,
             "known": asdict(self.known) if self.known else None,
             "nearest_known": asdict(self.nearest) if self.nearest else None,
             "error": self.error,

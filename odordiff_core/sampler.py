@@ -45,7 +45,9 @@ def guided_logprobs(model: Denoiser, x: Tensor, cond: Tensor, guidance: float) -
     keep = torch.cat([torch.ones(n, dtype=torch.bool), torch.zeros(n, dtype=torch.bool)]).to(x.device)
     lp = torch.log_softmax(model(torch.cat([x, x]), torch.cat([cond, cond]), keep), -1)  # (2n, L, V)
     lp_c, lp_u = lp[:n], lp[n:]
-    return torch.log_softmax(lp_u + guidance * (lp_c - lp_u), -1)  # (n, L, V)
+    mix = lp_u + guidance * (lp_c - lp_u)  # (n, L, V); the MASK column is -inf - -inf = nan here
+    mix[..., MASK_ID] = float("-inf")
+    return torch.log_softmax(mix, -1)
 
 
 @torch.inference_mode()

@@ -41,7 +41,7 @@ sys.path.insert(0, str(REPO))  # run from a checkout without relying on the edit
 from odordiff_core.config import Settings  # noqa: E402
 from odordiff_core.errors import OdorDiffError  # noqa: E402
 
-SECTIONS = ("predictor", "text", "generator", "cache", "app")
+SECTIONS = ("predictor", "text", "generator", "pipeline", "cache", "app")
 N_PROMPTS = 20  # warm-generation and text-latency sample size
 N_REPEATS = 200  # cached-repeat sample size
 GEN_N = 16  # candidates per generation, as in the app
@@ -123,7 +123,12 @@ def require(module: str, *names: str) -> Any:
     """Returns the imported module; raises NotAvailable when it or one of `names` is not there yet."""
     if importlib.util.find_spec(module) is None:
         raise NotAvailable(f"{module.replace('.', '/')}.py is not there yet")
-    mod = importlib.import_module(module)
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as e:  # a sibling module it imports is still being written
+        if not (e.name or "").startswith("odordiff_core"):
+            raise
+        raise NotAvailable(f"{module} imports {e.name}, which is not there yet") from e
     missing = [n for n in names if not hasattr(mod, n)]
     if missing:
         raise NotAvailable(f"{module} has no {', '.join(missing)} yet")
@@ -181,6 +186,7 @@ def machine_info() -> list[tuple[str, str]]:
         ("CPU", cpu),
         ("cores", f"{os.cpu_count()} logical, {usable} usable by this process"),
         ("memory", mem),
+        ("load average at start", " / ".join(f"{x:.2f}" for x in os.getloadavg()) + " (1/5/15 min; > cores means shared CPUs skew the figures)"),
         ("OS", platform.platform()),
         ("Python", platform.python_version()),
         ("torch", version("torch")),
@@ -242,9 +248,40 @@ def bench_text(settings: Settings, section: Section, shared: dict[str, Any]) -> 
 
 
 def bench_generator(settings: Settings, section: Section, shared: dict[str, Any]) -> None:
+    generator = require("odordiff_core.generator", "load_generator", "condition_vector")
+    sampler = require("odordiff_core.sampler", "sample", "SamplerConfig")
+    import torch
+
+    from odordiff_core.tokens import decode_smiles
+
+    path = settings.weights_dir / "generator"
+    gen, load_s = loaded("generator", lambda: generator.load_generator(path))
+    section.rows.append(Row("generator model load", load_s, "s", ("<=", 5.0), f"`load_generator({path.relative_to(REPO) if path.is_relative_to(REPO) else path})`"))
+    weights = np.zeros(len(gen.labels), dtype=np.float32)
+    for label, w in (("citrus", 1.0), ("fresh", 0.6), ("green", 0.3)):
+        if label in gen.labels:
+            weights[gen.labels.index(label)] = w
+    cond = torch.from_numpy(generator.condition_vector(weights))  # (138,)
+    cfg = sampler.SamplerConfig()
+    batch = 64
+    sampler.sample(gen.model, cond, 8, cfg, gen.schedule, seed=99)  # warm-up
+    times, valid = [], 0
+    for seed in range(3):
+        started = time.perf_counter()
+        ids = sampler.sample(gen.model, cond, batch, cfg, gen.schedule, seed=seed)  # (64, L)
+        smiles = [decode_smiles(gen.vocab.decode(row)) for row in ids.numpy()]
+        times.append(time.perf_counter() - started)
+        valid += sum(s is not None for s in smiles)
+    section.rows.append(Row("molecules sampled per second (batch 64)", batch / float(np.median(times)), "mol/s", None,
+                            f"`sample(model, cond, 64, SamplerConfig(), ...)` + decoding to SMILES ({cfg.steps} steps, "
+                            f"guidance {cfg.guidance}), median of 3 seeds"))
+    section.notes.append(f"{gen.version}: {valid}/{3 * batch} sampled strings decoded to valid SMILES")
+
+
+def bench_pipeline(settings: Settings, section: Section, shared: dict[str, Any]) -> None:
     pipeline_mod = require("odordiff_core.pipeline", "load_pipeline", "GenerateRequest")
     pipeline, load_s = loaded("pipeline", lambda: pipeline_mod.load_pipeline(settings))
-    section.rows.append(Row("pipeline load", load_s, "s", ("<=", 5.0),
+    section.rows.append(Row("pipeline load", load_s, "s", None,
                             "`load_pipeline(Settings.from_env())`: generator + predictor + text + safety, torch/rdkit already imported"))
     request = pipeline_mod.GenerateRequest
     pipeline.generate(request(prompt="warm-up: a soft floral heart", n=GEN_N, seed=0))
@@ -258,14 +295,12 @@ def bench_generator(settings: Settings, section: Section, shared: dict[str, Any]
     section.rows.append(Row("warm generation p50", float(np.median(times)), "s", ("<=", 2.0),
                             f"`generate(GenerateRequest(prompt, n={GEN_N}, seed=0))` over {len(PROMPTS)} prompts"))
     section.rows.append(Row("warm generation p95", float(np.percentile(times, 95)), "s", None, "same run"))
-    per_call = sampled / len(PROMPTS)
-    section.rows.append(Row("molecules sampled per second", sampled / sum(times), "mol/s", None,
-                            f"n_sampled / wall time of the same run ({per_call:.0f} sampled per request, i.e. batch {per_call:.0f}; "
-                            "includes decoding, scoring and ranking)"))
+    section.rows.append(Row("molecules sampled per second, end to end", sampled / sum(times), "mol/s", None,
+                            f"n_sampled / wall time of the same run ({sampled / len(PROMPTS):.0f} sampled per request; "
+                            "includes interpretation, decoding, scoring and ranking)"))
     if result is not None:
         shared["generation_payload"] = result.to_json()
         shared["generation_version"] = result.model_version
-        section.notes.append(f"generator version {result.model_version}")
 
 
 def synthetic_payload() -> dict[str, Any]:
@@ -293,7 +328,7 @@ def bench_cache(settings: Settings, section: Section, shared: dict[str, Any], re
         payload = synthetic_payload()
         source = "a synthetic 16-candidate result of the real shape (the pipeline is not there yet)"
     else:
-        source = "the last real generation result of the generator section"
+        source = "the last real generation result of the pipeline section"
     size = len(json.dumps(payload, separators=(",", ":")))
     section.notes.append(f"payload: {source}; {size / 1024:.1f} kB JSON, {len(encode_value(payload)) / 1024:.1f} kB stored in Redis")
     req = {"prompt": PROMPTS[0], "n": GEN_N, "seed": 0, "guidance": 2.0, "weights": None}
@@ -405,44 +440,50 @@ def peak_rss_mb(pid: int) -> float:
     raise NotAvailable("no VmHWM in /proc (not Linux?)")
 
 
-def bench_app(settings: Settings, section: Section, shared: dict[str, Any]) -> None:
-    if not (REPO / "app.py").exists():
-        raise NotAvailable("app.py is not there yet")
+def bench_app(settings: Settings, section: Section, shared: dict[str, Any], app: Path) -> None:
+    if not app.exists():
+        raise NotAvailable(f"{app.name} is not there yet")
     if importlib.util.find_spec("streamlit") is None:
         raise NotAvailable("streamlit is not installed")
     port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address", "127.0.0.1",
+    cmd = [sys.executable, "-m", "streamlit", "run", app.name, "--server.headless", "true", "--server.address", "127.0.0.1",
            "--server.port", str(port), "--browser.gatherUsageStats", "false"]
     log_path = Path(tempfile.gettempdir()) / f"odordiff-bench-app-{port}.log"
     started = time.perf_counter()
     with open(log_path, "wb") as log_file:
-        proc = subprocess.Popen(cmd, cwd=REPO, stdout=log_file, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=app.parent, stdout=log_file, stderr=subprocess.STDOUT)
     try:
         base = f"http://127.0.0.1:{port}"
         while http_ok(f"{base}/_stcore/health") is None:
             if proc.poll() is not None or time.perf_counter() - started > APP_START_TIMEOUT_S:
-                raise NotAvailable(f"`streamlit run app.py` did not become healthy; see {log_path}")
+                raise NotAvailable(f"`streamlit run {app.name}` did not become healthy; see {log_path}")
             time.sleep(0.05)
         health_s = time.perf_counter() - started
         html = http_ok(f"{base}/")
         page_s = time.perf_counter() - started
         if html is None or b"<html" not in html.lower():
             raise NotAvailable(f"GET / did not return the page HTML; see {log_path}")
-        shown_cmd = "`streamlit run app.py --server.headless true` on a free port"
+        shown_cmd = f"`streamlit run {app.name} --server.headless true` on a free port"
         section.rows.append(Row("cold start to /_stcore/health", health_s, "s", None, shown_cmd))
         section.rows.append(Row("cold start to first page HTML", page_s, "s", None, f"{shown_cmd}, then `GET /`"))
-        rendered_at = render_in_browser(base)
-        if rendered_at is None:
+        browser = browse_app(base)
+        if browser is None:
             section.notes.append("first page rendered in a browser: not available: needs /usr/bin/chromium and playwright "
                                  "(`apt-get install -y chromium`); without a browser session the page script never runs")
-            rss = peak_rss_mb(proc.pid)
-            section.rows.append(Row("peak RSS of the app process (server only, no session ran)", rss, "MB", None,
-                                    "VmHWM of the `streamlit run` process after `GET /`"))
+            section.rows.append(Row("peak RSS of the app process (server only, no session ran)", peak_rss_mb(proc.pid), "MB",
+                                    None, "VmHWM of the `streamlit run` process after `GET /`"))
+            return
+        section.rows.append(Row("cold start to first page rendered", browser.rendered_at - started, "s", None,
+                                f"{shown_cmd}, headless Chromium until the first script run finished"))
+        if browser.generation_s is None:
+            section.notes.append(f"first generation in the browser: not available: {browser.why_no_generation}")
+            section.rows.append(Row("peak RSS of the app process (first page only, no generation)", peak_rss_mb(proc.pid), "MB",
+                                    ("<=", 1536), "VmHWM of the `streamlit run` process after one browser session rendered the first page"))
         else:
-            section.rows.append(Row("cold start to first page rendered", rendered_at - started,
-                                    "s", None, f"{shown_cmd}, headless Chromium until the script run finished"))
+            section.rows.append(Row("first generation in the browser (cold models)", browser.generation_s, "s", None,
+                                    f"fill the first page's prompt box with {PROMPTS[0]!r}, click Generate, until the run finished"))
             section.rows.append(Row("peak RSS of the app process", peak_rss_mb(proc.pid), "MB", ("<=", 1536),
-                                    "VmHWM of the `streamlit run` process after one browser session rendered the first page"))
+                                    "VmHWM of the `streamlit run` process after the first page and one generation"))
     finally:
         proc.terminate()
         try:
@@ -452,14 +493,29 @@ def bench_app(settings: Settings, section: Section, shared: dict[str, Any]) -> N
             proc.wait(timeout=15)
 
 
-def render_in_browser(base: str) -> float | None:
-    """Opens the first page in headless Chromium and returns `time.perf_counter()` when Streamlit's first
-    script run has finished; None when no browser is available here."""
+@dataclass(frozen=True)
+class BrowserRun:
+    rendered_at: float  # time.perf_counter() when the first page's script run had finished
+    generation_s: float | None  # click on Generate -> run finished; None when the page has no such controls
+    why_no_generation: str = ""
+
+
+def browse_app(base: str) -> BrowserRun | None:
+    """Opens the first page in headless Chromium, waits for Streamlit's first script run to finish, then,
+    when the page has a prompt box and a "Generate" button, runs one generation. Returns None when no
+    browser is available here."""
+    import re
+
     chromium = shutil.which("chromium")
     if chromium is None or importlib.util.find_spec("playwright") is None:
         return None
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
+    # Streamlit marks its app container with the script state: "initial", "running", "notRunning".
+    finished = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+    running = '[data-testid="stApp"][data-test-script-state="running"]'
+    timeout_ms = APP_START_TIMEOUT_S * 1000
     args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync"]
     with sync_playwright() as p:
@@ -467,12 +523,25 @@ def render_in_browser(base: str) -> float | None:
         try:
             page = browser.new_page()
             page.goto(base, wait_until="domcontentloaded")
-            # Streamlit marks the app container while a script runs; wait for a finished run.
-            page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=APP_START_TIMEOUT_S * 1000)
-            done = time.perf_counter()
+            page.wait_for_selector(finished, timeout=timeout_ms)
+            rendered_at = time.perf_counter()
+            prompt_box = page.locator("textarea")
+            button = page.get_by_role("button", name=re.compile(r"^\W*generate", re.I))
+            if prompt_box.count() == 0 or button.count() == 0:
+                return BrowserRun(rendered_at, None, "the first page has no prompt box (textarea) and Generate button yet")
+            prompt_box.first.fill(PROMPTS[0])
+            prompt_box.first.press("Control+Enter")  # commit the text area's value
+            page.wait_for_selector(finished, timeout=timeout_ms)
+            clicked = time.perf_counter()
+            button.first.click()
+            try:
+                page.wait_for_selector(running, timeout=5000)
+            except PlaywrightTimeout:
+                pass  # the run may already be over
+            page.wait_for_selector(finished, timeout=timeout_ms)
+            return BrowserRun(rendered_at, time.perf_counter() - clicked)
         finally:
             browser.close()
-    return done
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -514,7 +583,7 @@ def print_section(s: Section) -> None:
         print(f"   not available: {s.not_available}")
     for r in s.rows:
         target = f"  target {r.target_text()}: {r.verdict()}" if r.target else ""
-        print(f"   {r.figure:<52} {r.display():>14}{target}")
+        print(f"   {r.figure:<64} {r.display():>14}{target}")
     for n in s.notes:
         print(f"   note: {n}")
     sys.stdout.flush()
@@ -525,6 +594,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=SECTIONS, action="append", help="run only this section (repeatable); prints only unless --out")
     parser.add_argument("--out", type=Path, help="Markdown file to write (default BENCHMARKS.md for a full run)")
     parser.add_argument("--redis-url", help="benchmark this Redis instead of starting a redis-server")
+    parser.add_argument("--app", type=Path, default=REPO / "app.py", help="Streamlit entry point for the app section")
     args = parser.parse_args(argv)
     out = args.out or (None if args.only else REPO / "BENCHMARKS.md")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -541,8 +611,9 @@ def main(argv: list[str] | None = None) -> int:
         "predictor": lambda s: bench_predictor(settings, s, shared),
         "text": lambda s: bench_text(settings, s, shared),
         "generator": lambda s: bench_generator(settings, s, shared),
+        "pipeline": lambda s: bench_pipeline(settings, s, shared),
         "cache": lambda s: bench_cache(settings, s, shared, args.redis_url),
-        "app": lambda s: bench_app(settings, s, shared),
+        "app": lambda s: bench_app(settings, s, shared, args.app.resolve()),
     }
     sections = []
     for name in SECTIONS:

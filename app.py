@@ -1,0 +1,29 @@
+"""OdorDiff web app: `streamlit run app.py`. The page list and the shared sidebar; no logic."""
+from __future__ import annotations
+
+import streamlit as st
+
+from app_ui import state
+
+
+def run() -> None:
+    """Builds the navigation inside a function, so tests (AppTest, Playwright) drive the same entry point."""
+    st.set_page_config(page_title="OdorDiff", page_icon=":material/science:", layout="wide")
+    state.init_state()
+    pages = [
+        st.Page("pages/generate.py", title="Generate", icon=":material/auto_awesome:", default=True),
+        st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
+        st.Page("pages/analyze.py", title="Analyze a molecule", icon=":material/biotech:"),
+        st.Page("pages/shortlist.py", title="Shortlist", icon=":material/checklist:"),
+        st.Page("pages/about.py", title="About", icon=":material/info:"),
+    ]
+    nav = st.navigation(pages)
+    with st.sidebar:
+        n = len(state.shortlist())
+        st.caption(f"Shortlist: {n} molecule{'s' if n != 1 else ''}")
+        st.caption("Runs offline: nothing you type leaves this machine.")
+    nav.run()
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,1 @@
+"""Streamlit-only helpers for the OdorDiff app (resources, session state, render functions)."""

@@ -1,0 +1,104 @@
+"""The app's only globals: settings and models, loaded once per process and shared by every session.
+
+`st.cache_resource` objects are shared across sessions and threads, so everything here is read-only
+after loading (the core's loaders return models in eval mode that are never mutated). A loader that
+raises (missing weights, missing data) is not cached: the page shows the error, and the next run retries.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from app_ui import state
+
+from odordiff_core.cache import ResultCache
+from odordiff_core.config import Settings
+
+GENERATOR_DIR_ENV = "ODORDIFF_GENERATOR_DIR"  # app-only override of the generator checkpoint folder
+
+
+@st.cache_resource(show_spinner=False)
+def get_settings() -> Settings:
+    """Returns the settings read once from the environment (ODORDIFF_* variables, see config.py)."""
+    return Settings.from_env()
+
+
+@st.cache_resource(show_spinner="Loading the odor predictor, safety screen and property models…")
+def get_reporter():
+    """Returns the `report.Reporter` (predictor, safety screen, property models, known-odorant index).
+
+    Raises OdorDiffError (ModelNotFound, DataError) when weights or data are missing.
+    """
+    from odordiff_core.report import load_reporter
+
+    return load_reporter(get_settings())
+
+
+def pipeline_available() -> bool:
+    """Returns True when this checkout has the generation pipeline module."""
+    return importlib.util.find_spec("odordiff_core.pipeline") is not None
+
+
+def generator_dir(settings: Settings) -> Path:
+    """Returns the generator checkpoint folder: $ODORDIFF_GENERATOR_DIR if set (tests point it at the tiny
+    checkpoint in tests/data/tiny_generator), else <weights_dir>/generator as `pipeline.load_pipeline` uses."""
+    override = os.environ.get(GENERATOR_DIR_ENV)
+    return Path(override) if override else settings.weights_dir / "generator"
+
+
+@st.cache_resource(show_spinner="Loading the generator and the text interpreter…")
+def get_pipeline():
+    """Returns the generation `pipeline.Pipeline`. Raises OdorDiffError when a model is missing.
+
+    Built like `pipeline.load_pipeline`, but around the already-loaded reporter, so the predictor, the
+    safety tables and the known-odorant index are held once per process, not twice.
+    """
+    from odordiff_core.generator import load_generator
+    from odordiff_core.pipeline import Pipeline
+    from odordiff_core.text import load_interpreter
+
+    settings = get_settings()
+    return Pipeline(generator=load_generator(generator_dir(settings)),
+                    interpreter=load_interpreter(settings), reporter=get_reporter())
+
+
+@st.cache_resource(show_spinner=False)
+def get_result_cache() -> ResultCache:
+    """Returns the shared Redis result cache; with no ODORDIFF_REDIS_URL it is off (in-process cache only)."""
+    s = get_settings()
+    return ResultCache(s.redis_url, s.cache_ttl_s)
+
+
+def request_key(request) -> str:
+    """Returns the canonical JSON of a GenerateRequest: the session-cache key (same request, same result)."""
+    return json.dumps(request.to_json(), sort_keys=True, separators=(",", ":"))
+
+
+def generate(request):
+    """Returns the GenerationResult of `request` through the cache layers, fastest first.
+
+    1. this session (`st.session_state`): a repeated prompt with the same settings answers instantly;
+    2. Redis shared by every app process (off without ODORDIFF_REDIS_URL);
+    3. the pipeline itself. Errors propagate (OdorDiffError for the page to show) and are never cached.
+    """
+    from odordiff_core.cache import cached_call
+    from odordiff_core.pipeline import GenerationResult
+
+    session = st.session_state[state.GEN_CACHE]
+    key = request_key(request)
+    if key in session:
+        return session[key]
+    pipeline = get_pipeline()
+    cache = get_result_cache()
+    if cache.status == "off":
+        result = pipeline.generate(request)
+    else:  # JSON round trip, so a result from Redis and a fresh one are the same objects
+        value = cached_call(cache, "generate", pipeline.model_version, request.to_json(),
+                            lambda: pipeline.generate(request).to_json())
+        result = GenerationResult.from_json(value)
+    session[key] = result
+    return result

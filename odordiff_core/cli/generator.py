@@ -1,0 +1,162 @@
+"""`odordiff generate`, `odordiff train generator`, `odordiff evaluate generator`."""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+
+CSV_COLUMNS = ("prompt_id", "prompt", "rank", "smiles", "odor_match", "top_descriptors", "novel",
+               "nearest_known_smiles", "nearest_known_name", "nearest_similarity", "safety", "model_version", "seed")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("generate", help="design new candidate molecules from a prompt (diffusion model + ranking)")
+    p.add_argument("prompt", nargs="?", help='e.g. "a clean citrus top note"')
+    p.add_argument("--prompts-file", metavar="FILE", help="JSON Lines with `id` and `text`; one model load for all")
+    p.add_argument("--n", type=int, default=16, help="candidates per prompt (default 16)")
+    p.add_argument("--seed", type=int, default=0, help="same prompt + seed + model => same output (default 0)")
+    p.add_argument("--guidance", type=float, default=2.0, help="classifier-free guidance scale (default 2.0)")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
+    p.set_defaults(func=_generate)
+
+
+def register_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("generator", help="train the diffusion generator (resumable; ~85 min on 2 CPU cores)")
+    p.add_argument("--out-dir", metavar="DIR", help="checkpoint folder (default: <weights>/generator)")
+    p.add_argument("--data-file", default="runs/generator_data.pt", help="tokenised corpus (built when missing)")
+    p.add_argument("--max-minutes", type=float, default=85.0, help="wall-clock budget (default 85)")
+    p.add_argument("--max-steps", type=int, default=6000)
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--no-resume", action="store_true", help="start over even if a train_state.pt exists")
+    p.set_defaults(func=_train)
+
+
+def register_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("generator", help="OdorDiff vs RANDOM, RETRIEVE+MUTATE(+RERANK) with an independent oracle")
+    p.add_argument("--n", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--heldout-prompts", type=int, default=40, help="held-out molecules' label sets used as prompts")
+    p.add_argument("--evocative-prompts", type=int, default=10, help="perfumer prompts read by the interpreter (max 20)")
+    p.add_argument("--guidance", type=float, default=None, help="default: the pipeline's (2.0)")
+    p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    p.set_defaults(func=_evaluate)
+
+
+def _read_prompts(args) -> list[tuple[str, str]]:
+    from ..errors import InvalidInput
+
+    if args.prompts_file:
+        out = []
+        for i, line in enumerate(Path(args.prompts_file).read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                out.append((str(row["id"]), str(row["text"])))
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise InvalidInput(f"{args.prompts_file} line {i} is not a JSON object with `id` and `text`: "
+                                   f"{line[:80]!r}") from None
+        return out
+    if not args.prompt:
+        raise InvalidInput('Give a prompt, e.g. odordiff generate "a clean citrus top note", or --prompts-file FILE.')
+    return [("1", args.prompt)]
+
+
+def _rows(prompt_id: str, res) -> list[dict]:
+    return [{"prompt_id": prompt_id, "prompt": res.request.prompt, "rank": c.rank, "smiles": c.smiles,
+             "odor_match": round(c.odor_match, 4), "top_descriptors": ";".join(c.top_descriptors), "novel": c.novel,
+             "nearest_known_smiles": c.nearest.smiles if c.nearest else "",
+             "nearest_known_name": (c.nearest.name or "") if c.nearest else "",
+             "nearest_similarity": round(c.nearest.similarity, 3) if c.nearest else "",
+             "safety": c.safety.verdict, "model_version": c.model_version, "seed": c.seed} for c in res.candidates]
+
+
+def _generate(args) -> int:
+    from ..config import Settings
+    from ..pipeline import GenerateRequest, load_pipeline
+
+    prompts = _read_prompts(args)
+    pipe = load_pipeline(Settings.from_env())
+    results = [(pid, pipe.generate(GenerateRequest(prompt=text, n=args.n, seed=args.seed, guidance=args.guidance)))
+               for pid, text in prompts]
+    buf = io.StringIO()
+    if args.format == "json":
+        json.dump([{"prompt_id": pid, **res.to_json()} for pid, res in results], buf, indent=1)
+        buf.write("\n")
+    elif args.format == "csv":
+        w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        w.writeheader()
+        for pid, res in results:
+            w.writerows(_rows(pid, res))
+    else:
+        for pid, res in results:
+            it = res.interpretation
+            buf.write(f"prompt {pid}: {res.request.prompt}\n")
+            if it is not None:
+                buf.write("targets: " + ", ".join(f"{k} {v:.2f}" for k, v in list(it.weights.items())[:8]) +
+                          (f"; excluded: {', '.join(it.excluded)}" if it.excluded else "") + "\n")
+            buf.write(f"{'#':>3}  {'match':>5}  {'smiles':<40} {'top descriptors':<44} {'nearest (sim)':<30} safety\n")
+            for r in _rows(pid, res):
+                near = f"{r['nearest_known_name'][:22]} ({r['nearest_similarity']})" if r["nearest_known_smiles"] else ""
+                buf.write(f"{r['rank']:>3}  {r['odor_match']:>5.2f}  {r['smiles'][:40]:<40} "
+                          f"{r['top_descriptors'].replace(';', ', ')[:44]:<44} {near:<30} {r['safety']}\n")
+            buf.write(f"sampled {res.n_sampled}, valid {res.n_valid}, unique {res.n_unique}, novel {res.n_novel}, "
+                      f"blocked {res.n_blocked}; model {res.model_version}\n")
+            if res.message:
+                buf.write(f"note: {res.message}\n")
+            buf.write("\n")
+    if args.out:
+        Path(args.out).write_text(buf.getvalue(), encoding="utf-8")
+        print(f"wrote {sum(len(r.candidates) for _, r in results)} candidates for {len(results)} prompt(s) to {args.out}",
+              file=sys.stderr)
+    else:
+        sys.stdout.write(buf.getvalue())
+    return 0
+
+
+def _train(args) -> int:
+    from ..config import Settings
+    from ..generator import TrainConfig, prepare_corpus, train
+
+    settings = Settings.from_env()
+    out_dir = Path(args.out_dir) if args.out_dir else Path(settings.weights_dir) / "generator"
+    data = Path(args.data_file)
+    if not data.is_file():
+        print(f"preparing {data} ...", flush=True)
+        print(prepare_corpus(settings, data, max_len=40), flush=True)
+    cfg = TrainConfig(d_model=192, n_layers=4, n_heads=6, batch_size=128, max_steps=args.max_steps,
+                      max_minutes=args.max_minutes, eval_every=200, device=args.device,
+                      machine="2-core CPU" if args.device == "cpu" else args.device)
+    rec = train(data, out_dir, cfg, resume=not args.no_resume, log=lambda s: print(s, flush=True))
+    print(f"done: {rec['steps']} steps, best held-out loss {rec['best_heldout_loss']:.4f}, {rec['minutes']} min; "
+          f"weights in {out_dir}")
+    return 0
+
+
+def _fmt(x) -> str:
+    return "n/a" if x is None else f"{x:.2f}" if isinstance(x, float) else str(x)
+
+
+def _evaluate(args) -> int:
+    from ..baselines import evaluate
+    from ..config import Settings
+    from ..pipeline import load_pipeline
+
+    settings = Settings.from_env()
+    pipe = load_pipeline(settings)
+    ev = evaluate(pipe, settings, n=args.n, seed=args.seed, n_heldout_prompts=args.heldout_prompts,
+                  n_evocative=args.evocative_prompts, guidance=args.guidance)
+    cols = ("validity", "uniqueness", "novelty", "intdiv", "odorant_like", "sa_median", "adherence", "hit5",
+            "adherence_novel", "odorant_like_novel", "n")
+    print("\n" + json.dumps(ev["settings"]))
+    print(f"{'method':<42}" + "".join(f"{c[:12]:>13}" for c in cols))
+    for r in ev["rows"]:
+        print(f"{r['method']:<42}" + "".join(f"{_fmt(r.get(c)):>13}" for c in cols))
+    print(f"unconditional IntDiv (guidance 0, {4 * args.n} samples): {_fmt(ev['unconditional_intdiv'])}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(ev, indent=1))
+    return 0

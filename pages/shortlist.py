@@ -1,0 +1,63 @@
+"""Shortlist: the kept molecules with the perfumer's notes; remove; download CSV and SDF."""
+from __future__ import annotations
+
+import dataclasses
+
+import streamlit as st
+
+from app_ui import state, widgets
+from odordiff_core.export import to_csv, to_sdf
+
+st.title("Shortlist")
+items = state.shortlist()
+if not items:
+    st.info("The shortlist is empty. Tick “shortlist” on a candidate on the Generate page, or add a molecule "
+            "from the Analyze page.")
+    st.stop()
+
+rows = [{
+    "remove": False,
+    "smiles": it.smiles,
+    "source": it.source,
+    "prompt": it.prompt or "",
+    "odor match": it.odor_match,
+    "top descriptors": ", ".join(lab for lab, _ in it.odor.top(4)) if it.odor else "not computed",
+    "safety": it.safety.verdict if it.safety else "not screened",
+    "note": (it.properties.note or "") if it.properties else "",
+    "your note": it.user_note,
+} for it in items.values()]
+edited = st.data_editor(
+    rows, key="shortlist_editor", hide_index=True, disabled=[k for k in rows[0] if k not in ("remove", "your note")],
+    column_config={
+        "remove": st.column_config.CheckboxColumn("remove", width="small"),
+        "odor match": st.column_config.NumberColumn(format="%.2f"),
+        "your note": st.column_config.TextColumn("your note", max_chars=500),
+    },
+)
+for row in edited:  # write the notes back; ShortlistItem is frozen, so replace it
+    it = items.get(row["smiles"])
+    if it is not None and (row["your note"] or "") != it.user_note:
+        items[row["smiles"]] = dataclasses.replace(it, user_note=row["your note"] or "")
+to_remove = [row["smiles"] for row in edited if row["remove"]]
+if to_remove and st.button(f"Remove {len(to_remove)} ticked", key="shortlist_remove"):
+    for smiles in to_remove:
+        state.remove_from_shortlist(smiles)
+    del st.session_state["shortlist_editor"]  # its edits refer to row positions of the old list
+    st.rerun()
+
+kept = list(items.values())
+c1, c2, c3 = st.columns([1, 1, 2])
+c1.download_button("Download CSV", to_csv(kept), file_name="odordiff_shortlist.csv", mime="text/csv",
+                   key="download_csv", on_click="ignore")
+c2.download_button("Download SDF", to_sdf(kept), file_name="odordiff_shortlist.sdf", mime="chemical/x-mdl-sdfile",
+                   key="download_sdf", on_click="ignore")
+c3.caption("The CSV has SMILES, prompt, seed, model versions, scores, safety verdict and flags with sources, "
+           "properties and the nearest known odorant. Cells a spreadsheet could run as a formula are escaped.")
+
+st.subheader("Structures")
+cols = st.columns(4)
+for i, it in enumerate(kept):
+    with cols[i % 4]:
+        widgets.structure_2d(it.smiles, 220, 170)
+        st.caption(f"{i + 1}. `{it.smiles}`")
+        widgets.safety_badge(it.safety)

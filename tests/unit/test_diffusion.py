@@ -1,0 +1,163 @@
+"""The four diffusion pieces tested alone: tokens, schedule, model, sampler, loss (STYLE.md §3.6)."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from odordiff_core.errors import ModelNotFound
+from odordiff_core.generator import condition_vector, load_generator
+from odordiff_core.loss import masked_diffusion_loss
+from odordiff_core.model import Denoiser, ModelConfig
+from odordiff_core.sampler import SamplerConfig, fix_tokens, sample
+from odordiff_core.schedule import Cosine, LogLinear, get_schedule
+from odordiff_core.tokens import MASK_ID, PAD_ID, build_vocab, decode_smiles, scaffold_template, to_selfies
+
+TINY = Path(__file__).resolve().parents[1] / "data" / "tiny_generator"
+
+
+class FixedLogits(nn.Module):
+    """A fake denoiser: the same logits whatever the input (MASK forbidden), for testing the sampler alone."""
+
+    def __init__(self, logits: torch.Tensor, uncond: torch.Tensor | None = None) -> None:
+        super().__init__()
+        self.cfg = ModelConfig(vocab_size=logits.shape[-1], max_len=logits.shape[0], n_cond=3)
+        self.logits = nn.Parameter(logits.clone(), requires_grad=False)
+        self.uncond = uncond if uncond is not None else logits
+        self.calls = 0
+
+    def forward(self, x, cond, keep):
+        self.calls += 1
+        out = torch.where(keep[:, None, None], self.logits[None], self.uncond[None]).expand(x.shape[0], -1, -1).clone()
+        out[..., MASK_ID] = float("-inf")
+        return out
+
+
+def test_schedules_are_monotone_with_0_at_t0_and_1_at_t1():
+    t = torch.linspace(0, 1, 101)
+    for sch in (LogLinear(), Cosine()):
+        m = sch.mask_prob(t)
+        assert torch.all(m[1:] >= m[:-1])
+        assert m[0].item() == pytest.approx(0.0, abs=1e-7) and m[-1].item() == pytest.approx(1.0, abs=1e-6)
+        assert torch.all(sch.loss_weight(t[1:]) > 0)
+
+
+def test_unknown_schedule_name_lists_the_known_ones():
+    with pytest.raises(ValueError, match="cosine, loglinear"):
+        get_schedule("linear")
+
+
+def test_sampler_with_peaked_fixed_logits_returns_those_tokens_and_no_mask():
+    L, V = 12, 8
+    logits = torch.full((L, V), -30.0)
+    target = torch.tensor([2, 3, 4, 5, 6, 7, 2, 3, 0, 0, 0, 0])
+    logits[torch.arange(L), target] = 10.0
+    x = sample(FixedLogits(logits), torch.zeros(3), 5, SamplerConfig(steps=6, guidance=1.0), LogLinear(), seed=0)
+    assert x.shape == (5, L)
+    assert not (x == MASK_ID).any()
+    assert torch.equal(x, target.expand(5, -1))
+
+
+def test_same_seed_gives_same_tokens_and_other_seed_differs():
+    model = FixedLogits(torch.zeros(16, 10))
+    cfg = SamplerConfig(steps=8, guidance=1.0)
+    a = sample(model, torch.zeros(3), 4, cfg, LogLinear(), seed=1)
+    b = sample(model, torch.zeros(3), 4, cfg, LogLinear(), seed=1)
+    c = sample(model, torch.zeros(3), 4, cfg, LogLinear(), seed=2)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_guidance_zero_samples_from_the_unconditional_logits():
+    L, V = 6, 6
+    cond, uncond = torch.full((L, V), -30.0), torch.full((L, V), -30.0)
+    cond[:, 2], uncond[:, 3] = 10.0, 10.0
+    model = FixedLogits(cond, uncond)
+    x0 = sample(model, torch.zeros(3), 2, SamplerConfig(steps=4, guidance=0.0), LogLinear(), seed=0)
+    x2 = sample(model, torch.zeros(3), 2, SamplerConfig(steps=4, guidance=2.0), LogLinear(), seed=0)
+    assert (x0 == 3).all() and (x2 == 2).all()
+
+
+def test_constraint_hook_keeps_fixed_tokens_after_every_step():
+    L, V = 10, 9
+    template = torch.tensor([4, 5, 6, 0, 0, 0, 0, 0, 0, 0])
+    fixed = torch.tensor([True, True, True] + [False] * 7)
+    hook = fix_tokens(template, fixed)
+    seen = []
+
+    def spy(x):
+        x = hook(x)
+        seen.append(x.clone())
+        return x
+
+    init = torch.where(fixed, template, torch.full_like(template, MASK_ID))[None].repeat(3, 1)
+    x = sample(FixedLogits(torch.zeros(L, V)), torch.zeros(3), 3, SamplerConfig(steps=5, guidance=1.0), LogLinear(),
+               seed=3, init=init, constraint=spy)
+    assert len(seen) >= 5
+    assert all(torch.equal(s[:, :3], template[:3].expand(3, -1)) for s in seen)
+    assert not (x == MASK_ID).any()
+
+
+def test_model_never_predicts_mask_and_has_the_right_shape():
+    cfg = ModelConfig(vocab_size=20, max_len=12, n_cond=5, d_model=16, n_layers=1, n_heads=2)
+    model = Denoiser(cfg).eval()
+    x = torch.randint(0, 20, (3, 12))
+    logits = model(x, torch.rand(3, 5), torch.tensor([True, False, True]))
+    assert logits.shape == (3, 12, 20)
+    assert torch.isinf(logits[..., MASK_ID]).all()
+
+
+def test_loss_is_near_zero_for_a_model_that_knows_the_answer():
+    x0 = torch.randint(2, 9, (4, 10))
+
+    class Oracle(nn.Module):
+        def forward(self, x, cond, keep):
+            out = torch.full((*x.shape, 9), -50.0)
+            out.scatter_(2, x0[..., None], 50.0)
+            return out
+
+    loss = masked_diffusion_loss(Oracle(), x0, torch.zeros(4, 3), torch.ones(4, dtype=torch.bool), LogLinear(),
+                                 torch.Generator().manual_seed(0))
+    assert 0 <= loss.item() < 1e-6
+
+
+def test_selfies_round_trip_through_the_vocab_is_the_same_molecule():
+    smiles = ["CC(C)=CCCC(C)(O)C=C", "O=Cc1ccc(O)c(OC)c1", "CC1=CCC(CC1)C(C)=C"]
+    sfs = [to_selfies(s) for s in smiles]
+    vocab = build_vocab(sfs)
+    for s, sf_str in zip(smiles, sfs):
+        ids = vocab.encode(sf_str, 40)
+        assert ids is not None and len(ids) == 40 and ids[-1] == PAD_ID
+        assert decode_smiles(vocab.decode(ids)) == decode_smiles(sf_str)
+    assert vocab.encode(sfs[0], 3) is None  # too long
+
+
+def test_scaffold_template_fixes_the_ring_tokens_only():
+    smi = "CC(=O)c1ccccc1"
+    vocab = build_vocab([to_selfies("CC(=O)c1ccccc1")])
+    ids, fixed = scaffold_template(smi, vocab, 30)
+    toks = [vocab.tokens[i] for i, f in zip(ids, fixed) if f]
+    assert toks.count("[C]") + toks.count("[=C]") == 6 and "[=O]" not in toks
+    assert scaffold_template("CCCCCC=O", vocab, 30) is None  # acyclic: no scaffold
+
+
+def test_condition_vector_sums_to_one_and_keeps_zero_rows():
+    w = condition_vector(torch.tensor([[0, 1, 1, 0], [0, 0, 0, 0]], dtype=torch.float32).numpy())
+    assert w[0].sum() == pytest.approx(1.0) and w[1].sum() == 0
+
+
+def test_tiny_checkpoint_loads_and_a_wrong_vocab_is_refused(tmp_path):
+    g = load_generator(TINY)
+    assert g.version.startswith("generator-1.0+") and len(g.labels) == 138
+    bad = tmp_path / "bad"
+    shutil.copytree(TINY, bad)
+    cfg = json.loads((bad / "config.json").read_text())
+    cfg["vocab"] = cfg["vocab"][:-1]
+    (bad / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ModelNotFound, match="Retrain"):
+        load_generator(bad)
+    with pytest.raises(ModelNotFound, match="odordiff train generator"):
+        load_generator(tmp_path / "missing")
