@@ -8,7 +8,8 @@ from app_ui import state
 
 def run() -> None:
     """Builds the navigation inside a function, so tests (AppTest, Playwright) drive the same entry point."""
-    st.set_page_config(page_title="OdorDiff", page_icon=":material/science:", layout="wide")
+    # An emoji favicon is drawn in the browser; a ":material/...:" page icon would be fetched from Google.
+    st.set_page_config(page_title="OdorDiff", page_icon="🧪", layout="wide")
     state.init_state()
     pages = [
         st.Page("pages/generate.py", title="Generate", icon=":material/auto_awesome:", default=True),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 from pathlib import Path
 
 import streamlit as st
@@ -17,9 +16,6 @@ from app_ui import state
 
 from odordiff_core.cache import ResultCache
 from odordiff_core.config import Settings
-
-GENERATOR_DIR_ENV = "ODORDIFF_GENERATOR_DIR"  # app-only override of the generator checkpoint folder
-
 
 @st.cache_resource(show_spinner=False)
 def get_settings() -> Settings:
@@ -44,10 +40,9 @@ def pipeline_available() -> bool:
 
 
 def generator_dir(settings: Settings) -> Path:
-    """Returns the generator checkpoint folder: $ODORDIFF_GENERATOR_DIR if set (tests point it at the tiny
-    checkpoint in tests/data/tiny_generator), else <weights_dir>/generator as `pipeline.load_pipeline` uses."""
-    override = os.environ.get(GENERATOR_DIR_ENV)
-    return Path(override) if override else settings.weights_dir / "generator"
+    """Returns the generator checkpoint folder: settings.generator_dir ($ODORDIFF_GENERATOR_DIR; tests point it
+    at the tiny checkpoint in tests/data/tiny_generator), else <weights_dir>/generator."""
+    return settings.generator_dir or settings.weights_dir / "generator"
 
 
 @st.cache_resource(show_spinner="Loading the generator and the text interpreter…")

@@ -20,6 +20,8 @@ from odordiff_core.export import ShortlistItem
 THREE_DMOL_JS = "/app/static/3Dmol-min.js"  # served by Streamlit from static/ (enableStaticServing)
 VIEWER_HEIGHT = 300  # px
 VERDICT_COLORS = {"blocked": "red", "caution": "orange", "no known issue": "green", "not screened": "gray"}
+SERIES_COLOURS = ("#7a4a8c", "#e07b39", "#2a9d8f", "#c0392b")  # molecule 1..4 in Compare charts
+SERIES_MARKDOWN = ("violet", "orange", "green", "red")  # the nearest Streamlit markdown colours, for headings
 LEVEL_ICONS = {"block": ":red[:material/block:]", "caution": ":orange[:material/warning:]",
                "warning": ":gray[:material/info:]"}
 
@@ -36,6 +38,14 @@ def structure_molblock(smiles: str) -> str | None:
     """Returns a 3D molblock (ETKDGv3 + MMFF, seed 0), or None when RDKit cannot embed the molecule."""
     mol = to_mol(smiles)
     return None if mol is None else conformer_molblock(mol, seed=0)
+
+
+_MD_SPECIAL = "\\`*_{}[]()#+-.!|~<>$:"
+
+
+def md_text(text: str) -> str:
+    """Returns `text` with markdown (and Streamlit's :directive:) characters escaped, to show it verbatim."""
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in text)
 
 
 def structure_2d(smiles: str, width: int = 260, height: int = 200) -> None:
@@ -105,9 +115,8 @@ def safety_flags(safety) -> None:
         st.caption(f"No flag from the screen ({safety.version}). This is not a safety assessment.")
         return
     for f in safety.flags:
-        st.markdown(f"{LEVEL_ICONS.get(f.level, '•')} **{html.escape(f.rule)}** ({f.level}): "
-                    f"{html.escape(f.reason)}  \n<small>source: {html.escape(f.source)}</small>",
-                    unsafe_allow_html=True)
+        st.markdown(f"{LEVEL_ICONS.get(f.level, '•')} **{md_text(f.rule)}** ({f.level}): {md_text(f.reason)}")
+        st.caption(f"source: {md_text(f.source)}")
 
 
 def odor_bars(profile, k: int = 12) -> None:
@@ -138,8 +147,10 @@ def radar(items: Sequence[ShortlistItem], k: int = 10) -> None:
     fig = go.Figure()
     for n, (smiles, prof) in enumerate(profiles, 1):
         d = prof.as_dict()
+        colour = SERIES_COLOURS[(n - 1) % len(SERIES_COLOURS)]
         fig.add_trace(go.Scatterpolar(r=[d[a] for a in axes] + [d[axes[0]]], theta=axes + [axes[0]],
-                                      name=f"{n}. {smiles}", fill="toself", opacity=0.55))
+                                      name=f"{n}. {smiles}", fill="toself", opacity=0.5, line_color=colour,
+                                      fillcolor=colour))
     fig.update_layout(polar=dict(radialaxis=dict(range=[0, 1])), height=460,
                       margin=dict(l=40, r=40, t=30, b=30), legend=dict(orientation="h"))
     st.plotly_chart(fig, config={"displayModeBar": False})
@@ -154,15 +165,16 @@ PROPERTY_BARS = (  # (label, attribute, unit); volatility shown as the estimated
 def property_bars(items: Sequence[ShortlistItem]) -> None:
     """One small bar chart per property; a missing value is said, not drawn as zero."""
     cols = st.columns(len(PROPERTY_BARS))
-    names = [f"{n}." for n in range(1, len(items) + 1)]
+    names = [f"#{n}" for n in range(1, len(items) + 1)]
     for col, (label, attr, unit) in zip(cols, PROPERTY_BARS):
         values = [getattr(it.properties, attr, None) if it.properties else None for it in items]
         with col:
             fig = go.Figure(go.Bar(x=names, y=[v if v is not None else 0 for v in values],
                                    text=[f"{v:.1f}" if v is not None else "n/a" for v in values],
-                                   marker_color="#7a4a8c"))
+                                   marker_color=[SERIES_COLOURS[i % len(SERIES_COLOURS)] for i in range(len(items))]))
             fig.update_layout(title=f"{label}<br><sub>{unit}</sub>", title_font_size=12, height=240,
                               margin=dict(l=5, r=5, t=50, b=5))
+            fig.update_xaxes(type="category")
             st.plotly_chart(fig, config={"displayModeBar": False})
 
 
@@ -197,19 +209,16 @@ def known_and_nearest(known, nearest, novel: bool | None = None) -> None:
     if known is not None:
         names = ", ".join(known.names[:3]) or "(unnamed)"
         glossary = " · in the IFRA glossary" if known.in_ifra_glossary else ""
-        st.markdown(f"**Known material:** {html.escape(names)}{glossary}  \n"
-                    f"<small>CAS {', '.join(known.cas[:2]) or 'n/a'}; recorded: "
-                    f"{html.escape(', '.join(known.descriptors[:8]) or 'no descriptors')}</small>",
-                    unsafe_allow_html=True)
+        st.markdown(f"**Known material:** {md_text(names)}{glossary}")
+        st.caption(f"CAS {md_text(', '.join(known.cas[:2]) or 'n/a')}; recorded: "
+                   f"{md_text(', '.join(known.descriptors[:8]) or 'no descriptors')}")
     elif novel:
         st.markdown("**Novel:** not found in any of the data sets.")
     if nearest is None:
         st.caption("Nearest known odorant: not computed.")
     else:
-        st.markdown(f"**Nearest known:** {html.escape(nearest.name or nearest.smiles)} "
-                    f"(Tanimoto {nearest.similarity:.2f})  \n"
-                    f"<small>`{html.escape(nearest.smiles)}` · {html.escape(', '.join(nearest.descriptors[:6]))}</small>",
-                    unsafe_allow_html=True)
+        st.markdown(f"**Nearest known:** {md_text(nearest.name or nearest.smiles)} (Tanimoto {nearest.similarity:.2f})")
+        st.caption(f"`{nearest.smiles}` · {md_text(', '.join(nearest.descriptors[:6]))}")
 
 
 def report_card(report) -> None:

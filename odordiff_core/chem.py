@@ -33,6 +33,8 @@ def to_mol(smiles: str) -> Mol | None:
     """Returns the sanitized RDKit Mol for a SMILES string, or None when it cannot be parsed."""
     if not isinstance(smiles, str) or not smiles.strip() or len(smiles) > MAX_SMILES_CHARS:
         return None
+    if not smiles.isascii():  # RDKit would stop at the first non-ASCII character and return a wrong molecule
+        return None
     with without_rdkit_log():
         return Chem.MolFromSmiles(smiles.strip())
 
@@ -47,6 +49,10 @@ def parse_smiles(smiles: str) -> Mol:
     if len(smiles) > MAX_SMILES_CHARS:
         raise InvalidSmiles(f"SMILES of {len(smiles):,} characters is longer than the {MAX_SMILES_CHARS} "
                             f"allowed: odorants are small molecules. Paste one molecule at a time.")
+    if not smiles.isascii():
+        bad = next(c for c in smiles if not c.isascii())
+        raise InvalidSmiles(f"SMILES contains the non-ASCII character {bad!r}: SMILES use ASCII letters, digits "
+                            f"and symbols only. Check for pasted quotes, dashes or emoji.")
     mol = to_mol(smiles)
     if mol is None:
         shown = smiles if len(smiles) <= 60 else smiles[:57] + "..."

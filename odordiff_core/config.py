@@ -24,6 +24,7 @@ def default_data_dir() -> Path:
 class Settings:
     data_dir: Path  # where the public data sets live (checked against SHA256SUMS)
     weights_dir: Path = WEIGHTS_DIR  # trained models
+    generator_dir: Path | None = None  # generator checkpoint folder; None = <weights_dir>/generator
     data_mirror: str | None = None  # base URL replacing the pinned upstream URLs (tests, mirrors)
     redis_url: str | None = None  # shared cache; None = in-process cache only
     cache_ttl_s: int = 7 * 24 * 3600  # Redis entry lifetime (7 days)
@@ -34,6 +35,7 @@ class Settings:
         return cls(
             data_dir=Path(env["ODORDIFF_DATA_DIR"]) if env.get("ODORDIFF_DATA_DIR") else default_data_dir(),
             weights_dir=Path(env["ODORDIFF_WEIGHTS_DIR"]) if env.get("ODORDIFF_WEIGHTS_DIR") else WEIGHTS_DIR,
+            generator_dir=Path(env["ODORDIFF_GENERATOR_DIR"]) if env.get("ODORDIFF_GENERATOR_DIR") else None,
             data_mirror=env.get("ODORDIFF_DATA_MIRROR") or None,
             redis_url=env.get("ODORDIFF_REDIS_URL") or None,
             cache_ttl_s=int(env.get("ODORDIFF_CACHE_TTL_S", 7 * 24 * 3600)),

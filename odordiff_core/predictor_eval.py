@@ -24,6 +24,8 @@ class FoldResult:
     n_test: int
     n_labels_scored: int  # labels with at least one positive and one negative in the test fold
     mean_auroc: float
+    ece: float  # expected calibration error over all (molecule, label) pairs, 10 equal-width bins
+    brier: float  # mean squared error of the probabilities
     seconds: float
 
 
@@ -31,6 +33,18 @@ def mean_auroc(Y: np.ndarray, P: np.ndarray) -> tuple[float, int]:
     """Returns (mean per-label ROC-AUC, labels scored) over labels with both classes present in Y."""
     cols = [j for j in range(Y.shape[1]) if 0 < Y[:, j].sum() < len(Y)]
     return float(np.mean([roc_auc_score(Y[:, j], P[:, j]) for j in cols])), len(cols)
+
+
+def calibration_error(Y: np.ndarray, P: np.ndarray, bins: int = 10) -> float:
+    """Returns the expected calibration error: bin-weighted |mean predicted - observed frequency|."""
+    y, p = Y.ravel(), P.ravel()
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    err = 0.0
+    for b in range(bins):
+        sel = which == b
+        if sel.any():
+            err += sel.mean() * abs(p[sel].mean() - y[sel].mean())
+    return float(err)
 
 
 def random_folds(n: int, k: int, seed: int) -> np.ndarray:
@@ -71,7 +85,8 @@ def cross_validate(X: np.ndarray, Y: np.ndarray, folds: np.ndarray, cfg: Predict
         ens = train_ensemble(X[tr], Y[tr], cfg)
         P, _ = ensemble_proba(ens, X[te])
         auc, n_scored = mean_auroc(Y[te], P)
-        r = FoldResult(f, int(tr.sum()), int(te.sum()), n_scored, auc, time.perf_counter() - t0)
+        r = FoldResult(f, int(tr.sum()), int(te.sum()), n_scored, auc, calibration_error(Y[te], P),
+                       float(np.mean((P - Y[te]) ** 2)), time.perf_counter() - t0)
         report(r)
         results.append(r)
     return results

@@ -23,10 +23,10 @@ with c2:
         pick = st.selectbox("…or pick from the shortlist", ["—"] + shortlisted, key="analyze_pick")
         if pick != "—" and pick != st.session_state[state.ANALYZE_SMILES]:
             _pick(pick)
-    st.caption("Examples: " + " ".join(f"`{name}`" for name in EXAMPLES))
-    ex_cols = st.columns(len(EXAMPLES))
-    for col, (name, smi) in zip(ex_cols, EXAMPLES.items()):
-        col.button(name, key=f"analyze_ex_{name}", on_click=_pick, args=(smi,))
+    with st.container(horizontal=True):
+        st.caption("Examples:")
+        for name, smi in EXAMPLES.items():
+            st.button(name, key=f"analyze_ex_{name}", on_click=_pick, args=(smi,))
 with c1:
     text = st.text_input("SMILES", key=state.ANALYZE_SMILES, placeholder="e.g. CC(C)=CCCC(C)(O)C=C").strip()
 

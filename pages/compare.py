@@ -27,9 +27,9 @@ chosen = [items[s] for s in picked]
 cols = st.columns(len(chosen))
 for n, (col, it) in enumerate(zip(cols, chosen), 1):
     with col:
-        st.markdown(f"**{n}.** `{it.smiles}`")
+        st.markdown(f"**:{widgets.SERIES_MARKDOWN[n - 1]}[#{n}]** `{it.smiles}`")
         if it.prompt:
-            st.caption(f"for “{it.prompt}” (seed {it.seed})")
+            st.caption(f"for “{widgets.md_text(it.prompt)}” (seed {it.seed})")
         widgets.structure_2d(it.smiles, 240, 180)
         widgets.structure_3d(it.smiles, width=260, height=260)
         if it.odor_match is not None:

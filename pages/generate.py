@@ -58,9 +58,10 @@ if not resources.pipeline_available():
 
 prompt = st.text_area("Describe the scent", key=state.PROMPT, height=90, max_chars=2000,
                       placeholder="e.g. a fresh summer morning by the sea with a hint of lemon").strip()
-ex_cols = st.columns(len(EXAMPLES))
-for i, (col, ex) in enumerate(zip(ex_cols, EXAMPLES)):
-    col.button(ex, key=f"gen_ex_{i}", on_click=_use_example, args=(ex,), type="tertiary")
+with st.container(horizontal=True):
+    st.caption("Try:")
+    for i, ex in enumerate(EXAMPLES):
+        st.button(ex, key=f"gen_ex_{i}", on_click=_use_example, args=(ex,), type="tertiary")
 if not prompt:
     st.info("Describe the scent you want, or click an example.")
     st.stop()
@@ -81,11 +82,11 @@ if interpretation.message:
 wcol, icol = st.columns([3, 2])
 with icol:
     if interpretation.excluded:
-        st.markdown("**Excluded:** " + ", ".join(interpretation.excluded))
+        st.markdown("**Excluded:** " + widgets.md_text(", ".join(interpretation.excluded)))
     if interpretation.unmapped:
-        st.markdown("**Not understood (ignored):** " + ", ".join(interpretation.unmapped))
+        st.markdown("**Not understood (ignored):** " + widgets.md_text(", ".join(interpretation.unmapped)))
     for word, labels in interpretation.approximations.items():
-        st.caption(f"“{word}” has no descriptor of its own: read as {', '.join(labels)}")
+        st.caption(f"“{widgets.md_text(word)}” has no descriptor of its own: read as {', '.join(labels)}")
     if interpretation.note:
         st.caption(f"The brief suggests a **{interpretation.note}** note.")
     if interpretation.truncated_chars:
@@ -96,8 +97,8 @@ with wcol:
     edited = st.data_editor(
         rows, key=f"weights_{zlib.crc32(prompt.encode())}", num_rows="dynamic", hide_index=True,
         column_config={
-            "descriptor": st.column_config.SelectboxColumn("descriptor", options=list(interpretation.weights) or None,
-                                                           required=True),
+            "descriptor": st.column_config.SelectboxColumn(
+                "descriptor", options=sorted(set(pipeline.labels) - set(interpretation.excluded)), required=True),
             "weight": st.column_config.NumberColumn("weight", min_value=0.0, max_value=1.0, step=0.05, format="%.2f"),
         })
     st.caption("Edit the weights, delete rows or add descriptors; edited weights replace the interpretation.")
@@ -140,13 +141,15 @@ if clicked or ss.pop("gen_pending", False):
         st.error(f"Cannot generate: {e}")
         st.stop()
     ss[state.GEN_RESULT] = result
+    if resources.get_result_cache().status == "unavailable":
+        st.caption("The shared cache is unavailable: this result was computed here and not shared.")
 
 result = ss[state.GEN_RESULT]
 if result is None:
     st.stop()
 
 req = result.request
-st.subheader(f"Candidates for “{req.prompt}”")
+st.subheader(f"Candidates for “{widgets.md_text(req.prompt)}”")
 st.caption(f"{result.n_sampled} sampled · {result.n_valid} valid · {result.n_unique} unique · {result.n_novel} novel · "
            f"{result.n_blocked} blocked by the safety screen · seed {req.seed} · {result.model_version}")
 if result.message:

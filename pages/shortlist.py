@@ -8,6 +8,12 @@ import streamlit as st
 from app_ui import state, widgets
 from odordiff_core.export import to_csv, to_sdf
 
+
+def _remove(smiles: str) -> None:
+    state.remove_from_shortlist(smiles)
+    st.session_state.pop("shortlist_editor", None)  # its edits refer to row positions of the old list
+
+
 st.title("Shortlist")
 items = state.shortlist()
 if not items:
@@ -16,34 +22,26 @@ if not items:
     st.stop()
 
 rows = [{
-    "remove": False,
-    "smiles": it.smiles,
-    "source": it.source,
-    "prompt": it.prompt or "",
-    "odor match": it.odor_match,
-    "top descriptors": ", ".join(lab for lab, _ in it.odor.top(4)) if it.odor else "not computed",
-    "safety": it.safety.verdict if it.safety else "not screened",
-    "note": (it.properties.note or "") if it.properties else "",
     "your note": it.user_note,
+    "smiles": it.smiles,
+    "safety": it.safety.verdict if it.safety else "not screened",
+    "odor match": it.odor_match,
+    "note": (it.properties.note or "") if it.properties else "",
+    "top descriptors": ", ".join(lab for lab, _ in it.odor.top(4)) if it.odor else "not computed",
+    "prompt": it.prompt or "",
+    "source": it.source,
 } for it in items.values()]
 edited = st.data_editor(
-    rows, key="shortlist_editor", hide_index=True, disabled=[k for k in rows[0] if k not in ("remove", "your note")],
+    rows, key="shortlist_editor", hide_index=True, disabled=[k for k in rows[0] if k != "your note"],
     column_config={
-        "remove": st.column_config.CheckboxColumn("remove", width="small"),
+        "your note": st.column_config.TextColumn("your note", max_chars=500, width="medium"),
         "odor match": st.column_config.NumberColumn(format="%.2f"),
-        "your note": st.column_config.TextColumn("your note", max_chars=500),
     },
 )
 for row in edited:  # write the notes back; ShortlistItem is frozen, so replace it
     it = items.get(row["smiles"])
     if it is not None and (row["your note"] or "") != it.user_note:
         items[row["smiles"]] = dataclasses.replace(it, user_note=row["your note"] or "")
-to_remove = [row["smiles"] for row in edited if row["remove"]]
-if to_remove and st.button(f"Remove {len(to_remove)} ticked", key="shortlist_remove"):
-    for smiles in to_remove:
-        state.remove_from_shortlist(smiles)
-    del st.session_state["shortlist_editor"]  # its edits refer to row positions of the old list
-    st.rerun()
 
 kept = list(items.values())
 c1, c2, c3 = st.columns([1, 1, 2])
@@ -61,3 +59,4 @@ for i, it in enumerate(kept):
         widgets.structure_2d(it.smiles, 220, 170)
         st.caption(f"{i + 1}. `{it.smiles}`")
         widgets.safety_badge(it.safety)
+        st.button("Remove", key=f"rm_{it.smiles}", on_click=_remove, args=(it.smiles,))

@@ -10,6 +10,36 @@ def register(sub: argparse._SubParsersAction) -> None:
     check = data_sub.add_parser("check", help="list each data file: ok / missing / checksum mismatch")
     check.add_argument("--download", action="store_true", help="fetch missing files from their pinned upstream URLs")
     check.set_defaults(func=_check)
+    weights = data_sub.add_parser("weights", help="list the shipped model weights and their versions")
+    weights.set_defaults(func=_weights)
+
+
+# Every model the app needs, with the command that rebuilds it.
+_MODELS = {"predictor": "odordiff train predictor", "text": "odordiff train text",
+           "properties": "odordiff train properties", "generator": "odordiff train generator"}
+
+
+def _weights(args: argparse.Namespace) -> int:
+    import json
+
+    from ..config import Settings
+
+    settings = Settings.from_env()
+    missing = 0
+    for name, command in _MODELS.items():
+        folder = settings.weights_dir / name
+        if name == "generator" and settings.generator_dir:
+            folder = settings.generator_dir
+        config = folder / "config.json"
+        tensors = sorted(folder.glob("*.safetensors"))
+        if not config.is_file() or not tensors:
+            missing += 1
+            print(f"missing   {name:<11} {folder} (run `{command}`)")
+            continue
+        version = json.loads(config.read_text()).get("version", "?")
+        size = sum(t.stat().st_size for t in tensors) / 1e6
+        print(f"ok        {name:<11} {version} ({size:.1f} MB)")
+    return 1 if missing else 0
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -82,8 +82,7 @@ def _train(args: argparse.Namespace) -> int:
     version = save_predictor(ens, data.labels, cfg, settings.weights_dir / PREDICTOR_DIR,
                              {"trained_on": "odor/curated_GS_LF_merged_4983.csv", "n_molecules": len(data.mols),
                               "n_invalid_rows": data.n_invalid})
-    print(f"wrote {settings.weights_dir / PREDICTOR_DIR} ({version}), temperature {ens.temperature:.3f}, "
-          f"{time.perf_counter() - t0:.0f} s")
+    print(f"wrote {settings.weights_dir / PREDICTOR_DIR} ({version}) in {time.perf_counter() - t0:.0f} s")
     return 0
 
 
@@ -105,14 +104,15 @@ def _evaluate(args: argparse.Namespace) -> int:
     cfg = PredictorConfig(seed=args.seed)
     print(f"split={args.split} folds={args.folds} seed={args.seed} molecules={n} "
           f"(invalid rows left out: {data.n_invalid}) ensemble={cfg.members} x MLP({cfg.hidden})")
-    print(f"{'fold':>4} {'train':>6} {'test':>6} {'labels':>6} {'AUROC':>7} {'time':>6}")
+    print(f"{'fold':>4} {'train':>6} {'test':>6} {'labels':>6} {'AUROC':>7} {'ECE':>7} {'Brier':>7} {'time':>6}")
 
     def show(r) -> None:
         print(f"{r.fold:>4} {r.n_train:>6} {r.n_test:>6} {r.n_labels_scored:>6} {r.mean_auroc:>7.4f} "
-              f"{r.seconds:>5.0f}s", flush=True)
+              f"{r.ece:>7.4f} {r.brier:>7.4f} {r.seconds:>5.0f}s", flush=True)
 
     results = cross_validate(X, data.Y, folds, cfg, report=show)
     aucs = np.array([r.mean_auroc for r in results])
-    print(f"mean {aucs.mean():.4f} ± {aucs.std():.4f} (std over folds); total {time.perf_counter() - t0:.0f} s")
+    print(f"mean {aucs.mean():.4f} ± {aucs.std():.4f} (std over folds); ECE {np.mean([r.ece for r in results]):.4f}; "
+          f"total {time.perf_counter() - t0:.0f} s")
     print(f"MEAN_AUROC={aucs.mean():.4f}")
     return 0

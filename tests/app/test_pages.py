@@ -62,8 +62,8 @@ def test_analyze_page_reports_a_molecule_and_shortlist_exports_it(app: AppTest):
     app.text_input(key="analyze_smiles").input("CC(C)=CCCC(C)(O)C=C").run()
     assert not app.exception, app.exception
     assert not app.error, _messages(app)
-    badges = " ".join(str(b.proto) for b in app.get("badge"))
-    assert "safety:" in badges
+    text = " ".join(m.value for m in app.markdown)  # st.badge renders as :color-badge[...] markdown
+    assert "safety:" in text and "Nearest known" in text
     app.button(key="analyze_add").click().run()
     assert list(app.session_state["shortlist"]) == ["C=CC(C)(O)CCC=C(C)C"]
 
@@ -82,20 +82,6 @@ def test_analyze_page_shows_invalid_smiles_as_a_message(app: AppTest):
     app.text_input(key="analyze_smiles").input("C1CC(").run()
     assert not app.exception
     assert app.error and "C1CC(" in app.error[0].value
-
-
-def test_missing_weights_give_a_message_not_a_traceback(monkeypatch, tmp_path, app: AppTest):
-    monkeypatch.setenv("ODORDIFF_WEIGHTS_DIR", str(tmp_path))  # an empty weights folder
-    _clear_caches()
-    try:
-        app.switch_page("pages/analyze.py")
-        app.run()
-        app.text_input(key="analyze_smiles").input("CCO").run()
-        assert not app.exception, app.exception
-        assert app.error and "Cannot analyze" in app.error[0].value
-    finally:
-        monkeypatch.undo()
-        _clear_caches()
 
 
 def test_compare_needs_two_shortlisted_molecules(app: AppTest):
@@ -142,3 +128,47 @@ def test_generate_shortlist_compare_export_flow(app: AppTest):
         assert Chem.MolFromSmiles(row["smiles"]) is not None
         assert row["prompt"] == PROMPT and row["seed"] == str(cand.seed)
         assert row["generator_version"] == cand.model_version
+
+    app.button(key=f"rm_{result.candidates[0].smiles}").click().run()
+    assert not app.exception, app.exception
+    assert list(app.session_state["shortlist"]) == [result.candidates[1].smiles]
+
+
+def test_more_like_this_regenerates_keeping_the_candidates_scaffold(app: AppTest):
+    app.text_area(key="gen_prompt").input(PROMPT).run()
+    app.button(key="gen_go").click().run()
+    result = app.session_state["gen_result"]
+    ringed = next((c for c in result.candidates if Chem.MolFromSmiles(c.smiles).GetRingInfo().NumRings()), None)
+    pick = ringed or result.candidates[0]
+    app.button(key=f"more_{pick.smiles}").click().run()
+    assert not app.exception, app.exception
+    again = app.session_state["gen_result"]
+    assert again.request.keep_scaffold_of == pick.smiles and again.request.prompt == PROMPT
+    assert any("keeping the scaffold" in i.value for i in app.info)
+
+
+# These two swap in broken settings and clear the model caches: they run last, so the models load once.
+def test_missing_weights_give_a_message_not_a_traceback(monkeypatch, tmp_path, app: AppTest):
+    monkeypatch.setenv("ODORDIFF_WEIGHTS_DIR", str(tmp_path))  # an empty weights folder
+    _clear_caches()
+    try:
+        app.switch_page("pages/analyze.py")
+        app.run()
+        app.text_input(key="analyze_smiles").input("CCO").run()
+        assert not app.exception, app.exception
+        assert app.error and "Cannot analyze" in app.error[0].value
+    finally:
+        monkeypatch.undo()
+        _clear_caches()
+
+
+def test_missing_generator_gives_a_message_not_a_traceback(monkeypatch, tmp_path, app: AppTest):
+    monkeypatch.setenv("ODORDIFF_GENERATOR_DIR", str(tmp_path))  # no checkpoint there
+    _clear_caches()
+    try:
+        app.text_area(key="gen_prompt").input(PROMPT).run()
+        assert not app.exception, app.exception
+        assert app.error and "Cannot generate" in app.error[0].value and "checkpoint" in app.error[0].value
+    finally:
+        monkeypatch.undo()
+        _clear_caches()

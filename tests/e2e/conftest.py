@@ -76,16 +76,30 @@ def app_server():
 
 
 @pytest.fixture(scope="session")
-def browser():
+def playwright_driver():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make system-test-deps` (apt-get install chromium). "
                     "Never `playwright install`.")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver):
+    b = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield b
+    b.close()
+
+
+@pytest.fixture()
+def browser_without_webgl(playwright_driver):
+    """Chromium with WebGL switched off, as on a machine whose browser has none."""
+    b = playwright_driver.chromium.launch(executable_path=CHROMIUM,
+                                          args=CHROMIUM_ARGS + ["--disable-3d-apis", "--disable-webgl"])
+    yield b
+    b.close()
 
 
 @pytest.fixture()
