@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import selfies as sf
-from rdkit import Chem, DataStructs
+from rdkit import DataStructs
 from rdkit.Chem import Descriptors
 
-from .chem import Mol, canonical_smiles, connectivity_key, morgan_fp, to_mol
+from .chem import Mol, morgan_fp, to_mol
 from .tokens import decode_smiles, to_selfies
 
 ODORANT_ELEMENTS = {"C", "H", "O", "N", "S"}

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from .chem import Mol, canonical_smiles, parse_smiles, to_mol
+from .chem import canonical_smiles, parse_smiles, to_mol
 from .config import Settings
-from .errors import InvalidInput
+from .errors import InvalidInput, ModelNotFound
 from .generator import Generator, condition_vector, load_generator
 from .known import NearestKnown
 from .properties import Properties, compute_properties
@@ -156,7 +156,8 @@ class Pipeline:
     def __post_init__(self) -> None:
         self.labels = self.generator.labels
         if tuple(self.reporter.predictor.labels) != self.labels:
-            raise InvalidInput("The generator and the odor predictor use different label lists; retrain one of them.")
+            raise ModelNotFound("The generator and the odor predictor use different label lists; retrain one of them "
+                                "(`odordiff train generator` / `odordiff train predictor`).")
 
     @property
     def model_version(self) -> str:

@@ -28,6 +28,7 @@ max_minutes = 85.0  # wall-clock budget
 cond_dropout = 0.15  # null-condition share of labelled molecules (classifier-free guidance)
 eval_every = 200
 patience = 8
+eval_sequences = 1024  # held-out sequences per evaluation (0 = all, as in the shipped GPU run)
 seed = 0
 device = "cpu"
 bf16 = False

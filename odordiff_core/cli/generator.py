@@ -129,7 +129,7 @@ def _train(args) -> int:
         print(f"preparing {data} ...", flush=True)
         print(prepare_corpus(settings, data, max_len=40), flush=True)
     cfg = TrainConfig(d_model=192, n_layers=4, n_heads=6, batch_size=128, max_steps=args.max_steps,
-                      max_minutes=args.max_minutes, eval_every=200, device=args.device,
+                      max_minutes=args.max_minutes, eval_every=200, eval_sequences=1024, device=args.device,
                       machine="2-core CPU" if args.device == "cpu" else args.device)
     rec = train(data, out_dir, cfg, resume=not args.no_resume, log=lambda s: print(s, flush=True))
     print(f"done: {rec['steps']} steps, best held-out loss {rec['best_heldout_loss']:.4f}, {rec['minutes']} min; "

@@ -33,14 +33,22 @@ def register_evaluate(sub: argparse._SubParsersAction) -> None:
 
 
 def read_smiles_inputs(args: argparse.Namespace) -> list[str]:
-    """Returns the SMILES given on the command line followed by those in --file (one per line)."""
+    """Returns the SMILES given on the command line followed by those in --file (one per line).
+
+    Raises InvalidInput when the file cannot be read or nothing was given.
+    """
+    from ..errors import InvalidInput
+
     items = list(args.smiles)
     if args.file:
-        with open(args.file, encoding="utf-8") as fh:
-            items += [line.rstrip("\n") for line in fh if line.strip()]
+        try:
+            with open(args.file, encoding="utf-8") as fh:
+                items += [line.rstrip("\n") for line in fh if line.strip()]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"Cannot read {args.file}: {exc}. Give a UTF-8 text file with one SMILES per line.") from None
     if not items:
-        from ..errors import InvalidInput
-        raise InvalidInput("No SMILES given. Pass SMILES as arguments or --file FILE (one per line).")
+        raise InvalidInput("No SMILES given. Pass SMILES as arguments or --file FILE (one per line), "
+                           "e.g. 'CC(C)=CCCC(C)(O)C=C'.")
     return items
 
 

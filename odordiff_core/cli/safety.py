@@ -51,18 +51,10 @@ def register_evaluate(sub: argparse._SubParsersAction) -> None:
 
 def _screen(args: argparse.Namespace) -> int:
     from ..config import Settings
-    from ..errors import InvalidInput
     from ..safety import load_screen, screen_smiles
+    from .predictor import read_smiles_inputs
 
-    texts = list(args.smiles)
-    if args.file:
-        try:
-            with open(args.file, encoding="utf-8") as fh:
-                texts += [line.rstrip("\n") for line in fh if line.strip()]
-        except OSError as exc:
-            raise InvalidInput(f"Cannot read {args.file}: {exc.strerror}. Give a text file with one SMILES per line.") from None
-    if not texts:
-        raise InvalidInput("No SMILES given. Example: odordiff screen 'CC(C)=CCCC(C)(O)C=C'")
+    texts = read_smiles_inputs(args)
     results = screen_smiles(texts, load_screen(Settings.from_env()))
     if args.format == "json":
         json.dump(results, sys.stdout, indent=2)
