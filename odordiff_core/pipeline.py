@@ -294,9 +294,9 @@ class Pipeline:
 
 
 def load_pipeline(settings: Settings) -> Pipeline:
-    """Returns the pipeline with the shipped models (generator under weights_dir/generator).
+    """Returns the pipeline with the shipped models (generator from settings.generator_dir, else weights_dir/generator).
 
     Raises ModelNotFound when any model's weights are missing: there is no generation without a checkpoint.
     """
-    return Pipeline(generator=load_generator(Path(settings.weights_dir) / "generator"),
+    return Pipeline(generator=load_generator(settings.generator_dir or Path(settings.weights_dir) / "generator"),
                     interpreter=load_interpreter(settings), reporter=load_reporter(settings))

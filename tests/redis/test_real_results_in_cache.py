@@ -32,3 +32,24 @@ def test_a_real_safety_report_round_trips_through_redis(redis_server: RedisServe
     rebuilt = SafetyReport(second["verdict"], tuple(Flag(**f) for f in second["flags"]), second["version"])
     assert rebuilt == screen.screen(mol)
     assert second == first
+
+
+def test_a_real_generation_result_round_trips_through_redis(redis_server: RedisServer, settings) -> None:
+    from dataclasses import replace
+    from pathlib import Path
+
+    from odordiff_core.pipeline import GenerateRequest, GenerationResult, load_pipeline
+
+    tiny = Path(__file__).resolve().parents[1] / "data" / "tiny_generator"
+    pipe = load_pipeline(replace(settings, generator_dir=tiny))
+    req = GenerateRequest(prompt="a clean citrus top note", n=4, seed=0)
+    calls = []
+
+    def compute() -> dict:
+        calls.append(1)
+        return pipe.generate(req).to_json()
+
+    cached_call(ResultCache(redis_server.url), "generate", pipe.model_version, req.to_json(), compute)
+    second = cached_call(ResultCache(redis_server.url), "generate", pipe.model_version, req.to_json(), compute)
+    assert len(calls) == 1
+    assert GenerationResult.from_json(second) == pipe.generate(req)
