@@ -36,7 +36,8 @@ def _weights(args: argparse.Namespace) -> int:
             missing += 1
             print(f"missing   {name:<11} {folder} (run `{command}`)")
             continue
-        version = json.loads(config.read_text()).get("version", "?")
+        meta = json.loads(config.read_text())
+        version = meta.get("version") or f"format {meta.get('format', '?')} (version derived from the weights at load)"
         size = sum(t.stat().st_size for t in tensors) / 1e6
         print(f"ok        {name:<11} {version} ({size:.1f} MB)")
     return 1 if missing else 0
