@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from pathlib import Path
 
 import streamlit as st
 
@@ -39,26 +38,17 @@ def pipeline_available() -> bool:
     return importlib.util.find_spec("odordiff_core.pipeline") is not None
 
 
-def generator_dir(settings: Settings) -> Path:
-    """Returns the generator checkpoint folder: settings.generator_dir ($ODORDIFF_GENERATOR_DIR; tests point it
-    at the tiny checkpoint in tests/data/tiny_generator), else <weights_dir>/generator."""
-    return settings.generator_dir or settings.weights_dir / "generator"
-
-
 @st.cache_resource(show_spinner="Loading the generator and the text interpreter…")
 def get_pipeline():
     """Returns the generation `pipeline.Pipeline`. Raises OdorDiffError when a model is missing.
 
-    Built like `pipeline.load_pipeline`, but around the already-loaded reporter, so the predictor, the
-    safety tables and the known-odorant index are held once per process, not twice.
+    Built around the already-loaded reporter, so the predictor, the safety tables and the known-odorant
+    index are held once per process, not twice. The generator comes from settings.generator_dir
+    ($ODORDIFF_GENERATOR_DIR; tests point it at tests/data/tiny_generator), else <weights_dir>/generator.
     """
-    from odordiff_core.generator import load_generator
-    from odordiff_core.pipeline import Pipeline
-    from odordiff_core.text import load_interpreter
+    from odordiff_core.pipeline import load_pipeline
 
-    settings = get_settings()
-    return Pipeline(generator=load_generator(generator_dir(settings)),
-                    interpreter=load_interpreter(settings), reporter=get_reporter())
+    return load_pipeline(get_settings(), reporter=get_reporter())
 
 
 @st.cache_resource(show_spinner=False)

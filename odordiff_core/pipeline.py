@@ -8,7 +8,7 @@ than n survive, `message` says where the others went.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -187,7 +187,7 @@ class Pipeline:
         """Returns n decoded canonical SMILES (None where a sample does not decode) for a target vector."""
         g = self.generator
         cond = torch.from_numpy(condition_vector(target))
-        cfg = SamplerConfig(steps=self.sampler.steps, guidance=guidance, temperature=self.sampler.temperature)
+        cfg = replace(self.sampler, guidance=guidance)
         x = sample(g.model, cond, n, cfg, g.schedule, seed=seed, init=init, constraint=constraint)
         return [decode_smiles(g.vocab.decode(row.tolist())) for row in x]
 
@@ -293,10 +293,12 @@ class Pipeline:
                                 version, n_filtered)
 
 
-def load_pipeline(settings: Settings) -> Pipeline:
+def load_pipeline(settings: Settings, *, reporter: Reporter | None = None) -> Pipeline:
     """Returns the pipeline with the shipped models (generator from settings.generator_dir, else weights_dir/generator).
 
+    reporter: an already-loaded `Reporter` to share (the app holds one per process); None loads it here.
     Raises ModelNotFound when any model's weights are missing: there is no generation without a checkpoint.
     """
     return Pipeline(generator=load_generator(settings.generator_dir or Path(settings.weights_dir) / "generator"),
-                    interpreter=load_interpreter(settings), reporter=load_reporter(settings))
+                    interpreter=load_interpreter(settings),
+                    reporter=reporter if reporter is not None else load_reporter(settings))

@@ -168,7 +168,11 @@ def note_from_bp(bp_c: float | None) -> str | None:
 
 def substantivity_features(mol: Mol) -> np.ndarray | None:
     """Returns the 12 substantivity features of one molecule (F,), or None when the boiling point is unknown."""
-    bp = boiling_point_c(mol)
+    return _features(mol, boiling_point_c(mol))
+
+
+def _features(mol: Mol, bp: float | None) -> np.ndarray | None:
+    """substantivity_features() with the boiling point already computed."""
     if bp is None:
         return None
     return np.array([
@@ -203,8 +207,7 @@ def compute_properties(mol: Mol, models: PropertyModels | None) -> Properties:
     bp = boiling_point_c(mol)
     sa, sa_class = _sa(mol)
     hours = std = interval = None
-    feats = substantivity_features(mol)
-    if models is not None and feats is not None:
+    if models is not None and (feats := _features(mol, bp)) is not None:
         mu, ens = predict_log_substantivity(feats[None, :], models)
         sigma = float(np.hypot(ens[0], models.residual_sigma))
         cap = models.max_hours

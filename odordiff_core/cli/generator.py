@@ -156,7 +156,7 @@ def _evaluate(args) -> int:
     print(f"{'method':<42}" + "".join(f"{c[:12]:>13}" for c in cols))
     for r in ev["rows"]:
         print(f"{r['method']:<42}" + "".join(f"{_fmt(r.get(c)):>13}" for c in cols))
-    print(f"unconditional IntDiv (guidance 0, {4 * args.n} samples): {_fmt(ev['unconditional_intdiv'])}")
+    print(f"unconditional IntDiv (guidance 0, {ev['settings']['oversample'] * args.n} samples): {_fmt(ev['unconditional_intdiv'])}")
     if args.json:
         Path(args.json).write_text(json.dumps(ev, indent=1))
     return 0
