@@ -29,6 +29,11 @@ class Settings:
     redis_url: str | None = None  # shared cache; None = in-process cache only
     cache_ttl_s: int = 7 * 24 * 3600  # Redis entry lifetime (7 days)
 
+    @property
+    def generator_path(self) -> Path:
+        """Returns the generator checkpoint folder: generator_dir when set, else <weights_dir>/generator."""
+        return self.generator_dir or self.weights_dir / "generator"
+
     @classmethod
     def from_env(cls) -> "Settings":
         env = os.environ

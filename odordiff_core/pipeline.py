@@ -9,7 +9,6 @@ than n survive, `message` says where the others went.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -299,6 +298,6 @@ def load_pipeline(settings: Settings, *, reporter: Reporter | None = None) -> Pi
     reporter: an already-loaded `Reporter` to share (the app holds one per process); None loads it here.
     Raises ModelNotFound when any model's weights are missing: there is no generation without a checkpoint.
     """
-    return Pipeline(generator=load_generator(settings.generator_dir or Path(settings.weights_dir) / "generator"),
+    return Pipeline(generator=load_generator(settings.generator_path),
                     interpreter=load_interpreter(settings),
                     reporter=reporter if reporter is not None else load_reporter(settings))

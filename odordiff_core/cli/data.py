@@ -27,9 +27,7 @@ def _weights(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     missing = 0
     for name, command in _MODELS.items():
-        folder = settings.weights_dir / name
-        if name == "generator" and settings.generator_dir:
-            folder = settings.generator_dir
+        folder = settings.generator_path if name == "generator" else settings.weights_dir / name
         config = folder / "config.json"
         tensors = sorted(folder.glob("*.safetensors"))
         if not config.is_file() or not tensors:
