@@ -1,17 +1,19 @@
 """Odor predictor: Mol -> calibrated probabilities over the 138 GS-LF labels, with an uncertainty.
 
 Method: an ensemble of K MLPs (different seeds, all the training data) over Morgan, atom-pair and
-topological-torsion counts and RDKit descriptors (features.py), trained with binary cross-entropy.
-The probability is the members' mean, the uncertainty their standard deviation. Calibration is
-measured, not assumed: `odordiff evaluate predictor` prints the expected calibration error and the
-Brier score on held-out folds (see MODEL_CARD.md). Measured alternatives that did worse on the
-same folds: a cross-validation-bagged ensemble with temperature scaling (each member sees 80% of the
-data; fitted temperature 1.03, i.e. the plain members are already calibrated) and a Tanimoto-kNN blend.
+feature-Morgan counts, MACCS keys and RDKit descriptors (features.py), trained with binary cross-entropy,
+blended 9:1 with a nearest-neighbour vote (the labels of the 20 training molecules most similar by
+continuous Tanimoto on atom-pair counts, weighted by similarity^10). The probability is that blend, the
+uncertainty the members' standard deviation (scaled by their 0.9 share). Calibration is measured, not
+assumed: `odordiff evaluate predictor` prints the expected calibration error and the Brier score on
+held-out folds (see MODEL_CARD.md). A cross-validation-bagged ensemble with temperature scaling did worse
+on the same folds (each member sees 80% of the data; fitted temperature 1.03).
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -36,11 +38,17 @@ class PredictorConfig:
     dropout: float = 0.6  # on the hidden layer
     input_dropout: float = 0.2  # on the fingerprint/descriptor input: cheap augmentation
     epochs: int = 25
-    batch_size: int = 128
-    lr: float = 1e-3  # peak of the one-cycle schedule
+    batch_size: int = 256  # 128 was as accurate and 1.3x slower (measured, MODEL_CARD)
+    lr: float = 2e-3  # peak of the one-cycle schedule
     weight_decay: float = 1e-2  # AdamW
     members: int = 3  # ensemble size: seeds differ; 3 gives the spread used as uncertainty
     seed: int = 0
+    # Blend with the labels of the nearest training molecules (continuous Tanimoto on atom-pair counts):
+    # p = (1 - knn_weight) * MLP mean + knn_weight * similarity^knn_power-weighted mean of k neighbours' labels.
+    # +0.0018 mean AUROC on folds 0-1 (0.8893 -> 0.8911), where more members or width gave <= +0.0004.
+    knn_k: int = 20
+    knn_power: float = 10.0
+    knn_weight: float = 0.1
 
 
 class MLP(nn.Module):
@@ -68,7 +76,12 @@ def _standardizer(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _scale(X: np.ndarray, mu: np.ndarray, sd: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.clip((X - mu) / sd, -6.0, 6.0).astype(np.float32))
+    """Returns X with the descriptor columns standardised and clipped to ±6 (fingerprint columns as they are)."""
+    n = features.N_FINGERPRINT
+    out = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).clone()
+    d = torch.from_numpy((X[:, n:] - mu[n:]) / sd[n:]).clamp_(-6.0, 6.0)
+    out[:, n:] = d
+    return out
 
 
 def train_member(X: np.ndarray, Y: np.ndarray, cfg: PredictorConfig, seed: int) -> MLP:
@@ -76,7 +89,7 @@ def train_member(X: np.ndarray, Y: np.ndarray, cfg: PredictorConfig, seed: int) 
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)  # weight init; training is single-process and not shared with sessions
     net = MLP(X.shape[1], Y.shape[1], cfg)
-    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)  # fused: 5x faster step
     Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
     n = len(Xt)
     steps = cfg.epochs * ((n + cfg.batch_size - 1) // cfg.batch_size)
@@ -96,10 +109,40 @@ def train_member(X: np.ndarray, Y: np.ndarray, cfg: PredictorConfig, seed: int) 
 
 
 @dataclass(frozen=True)
+class Neighbours:
+    """The training molecules' atom-pair counts and labels, for the nearest-neighbour part of the blend."""
+
+    counts: np.ndarray  # (M, 1024) float32 raw atom-pair counts
+    sq_norms: np.ndarray  # (M,) sum of squared counts
+    Y: np.ndarray  # (M, L) 0/1 labels
+    k: int
+    power: float
+
+    @classmethod
+    def from_counts(cls, counts: np.ndarray, Y: np.ndarray, cfg: PredictorConfig) -> Neighbours:
+        counts = np.ascontiguousarray(counts, dtype=np.float32)
+        return cls(counts, (counts * counts).sum(1), np.asarray(Y, np.float32), cfg.knn_k, cfg.knn_power)
+
+    def proba(self, X: np.ndarray) -> np.ndarray:
+        """Returns (N, L): the similarity^power-weighted label mean of each row's k most similar molecules."""
+        q = torch.from_numpy(features.atom_pair_counts_from(X))
+        ref = torch.from_numpy(self.counts)
+        with torch.inference_mode():
+            dot = q @ ref.T  # (N, M); continuous Tanimoto = a.b / (|a|^2 + |b|^2 - a.b)
+            sim = dot / ((q * q).sum(1)[:, None] + torch.from_numpy(self.sq_norms)[None, :] - dot).clamp_min(1e-9)
+            top, idx = sim.topk(min(self.k, sim.shape[1]), dim=1)  # (N, k)
+            w = top.pow(self.power)
+            p = (w[:, :, None] * torch.from_numpy(self.Y)[idx]).sum(1) / w.sum(1, keepdim=True).clamp_min(1e-12)
+        return p.numpy()
+
+
+@dataclass(frozen=True)
 class TrainedEnsemble:
     members: tuple[MLP, ...]
     mu: np.ndarray  # (F,) feature means (0 for fingerprint columns)
     sd: np.ndarray  # (F,) feature stds (1 for fingerprint columns)
+    neighbours: Neighbours
+    knn_weight: float
 
 
 def train_ensemble(X: np.ndarray, Y: np.ndarray, cfg: PredictorConfig) -> TrainedEnsemble:
@@ -107,15 +150,26 @@ def train_ensemble(X: np.ndarray, Y: np.ndarray, cfg: PredictorConfig) -> Traine
     mu, sd = _standardizer(X)
     Xs = _scale(X, mu, sd).numpy()
     members = tuple(train_member(Xs, Y, cfg, seed=cfg.seed * 1000 + k) for k in range(cfg.members))
-    return TrainedEnsemble(members, mu, sd)
+    neighbours = Neighbours.from_counts(features.atom_pair_counts_from(X), Y, cfg)
+    return TrainedEnsemble(members, mu, sd, neighbours, cfg.knn_weight)
 
 
 def ensemble_proba(ens: TrainedEnsemble, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Returns (mean, std) of the member probabilities, each (N, L)."""
+    """Returns (blended probability, spread of the MLP members scaled by their blend weight), each (N, L)."""
     x = _scale(X, ens.mu, ens.sd)
-    with torch.inference_mode():
-        p = torch.stack([torch.sigmoid(m(x)) for m in ens.members])  # (K, N, L)
-    return p.mean(0).numpy(), p.std(0, correction=0).numpy()
+    with torch.inference_mode(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        xs = x.to_sparse_csr()  # ~4% of the inputs are non-zero: the first layer is 2.5x faster sparse
+        p = torch.stack([torch.sigmoid(_logits(m, xs)) for m in ens.members])  # (K, N, L)
+    w = ens.knn_weight
+    mean = (1.0 - w) * p.mean(0).numpy() + w * ens.neighbours.proba(X)
+    return mean.astype(np.float32), ((1.0 - w) * p.std(0, correction=0)).numpy()
+
+
+def _logits(m: MLP, xs: torch.Tensor) -> torch.Tensor:
+    """Inference forward of an eval-mode MLP on a sparse CSR input (dropouts are identities in eval)."""
+    first, last = m.net[1], m.net[4]
+    return last(torch.addmm(first.bias, xs, first.weight.T).relu_())
 
 
 class OdorPredictor:
@@ -169,7 +223,11 @@ def save_predictor(ens: TrainedEnsemble, labels: Sequence[str], cfg: PredictorCo
 
 
 def load_predictor(settings: Settings) -> OdorPredictor:
-    """Returns the shipped predictor. Raises ModelNotFound when the weights are missing or do not match."""
+    """Returns the shipped predictor. Raises ModelNotFound when the weights are missing or do not match.
+
+    The nearest-neighbour part is rebuilt from the verified training set in the data directory (about
+    0.8 s): the data set itself is not redistributed inside the weights.
+    """
     d = settings.weights_dir / PREDICTOR_DIR
     if not (d / "config.json").is_file() or not (d / "weights.safetensors").is_file():
         raise ModelNotFound(f"No odor predictor weights in {d}. Run `odordiff train predictor` "
@@ -189,5 +247,12 @@ def load_predictor(settings: Settings) -> OdorPredictor:
         m.load_state_dict({n[len(f"m{k}."):]: t.float() for n, t in tensors.items() if n.startswith(f"m{k}.")})
         m.eval()
         members.append(m)
-    ens = TrainedEnsemble(tuple(members), tensors["mu"].numpy(), tensors["sd"].numpy())
+    from .datasets import load_labelled  # the data layer raises DataError with the fix when the file is absent
+
+    data = load_labelled(settings)
+    if data.labels != labels:
+        raise ModelNotFound(f"The predictor weights in {d} list other labels than the training set in the "
+                            f"data directory. Run `odordiff data check`, then `odordiff train predictor`.")
+    neighbours = Neighbours.from_counts(features.atom_pair_counts(data.mols), data.Y, cfg)
+    ens = TrainedEnsemble(tuple(members), tensors["mu"].numpy(), tensors["sd"].numpy(), neighbours, cfg.knn_weight)
     return OdorPredictor(ens, labels, config["version"])

@@ -111,7 +111,8 @@ def _evaluate(args: argparse.Namespace) -> int:
              else scaffold_folds(list(data.mols), args.folds, args.seed))
     cfg = PredictorConfig(seed=args.seed)
     print(f"split={args.split} folds={args.folds} seed={args.seed} molecules={n} "
-          f"(invalid rows left out: {data.n_invalid}) ensemble={cfg.members} x MLP({cfg.hidden})")
+          f"(invalid rows left out: {data.n_invalid}) ensemble={cfg.members} x MLP({cfg.hidden}) "
+          f"+ {cfg.knn_weight} x kNN(k={cfg.knn_k}, atom-pair Tanimoto^{cfg.knn_power:g})")
     print(f"{'fold':>4} {'train':>6} {'test':>6} {'labels':>6} {'AUROC':>7} {'ECE':>7} {'Brier':>7} {'time':>6}")
 
     def show(r) -> None:

@@ -43,6 +43,18 @@ def test_model_version_names_the_weights(predictor):
     assert predictor.version.startswith("predictor-1+")
 
 
+def test_neighbour_part_follows_the_labels_of_the_most_similar_training_molecule():
+    from odordiff_core.features import atom_pair_counts, featurize
+    from odordiff_core.odor import Neighbours, PredictorConfig
+
+    train = [parse_smiles(s) for s in ("CCCCCCCCO", "c1ccccc1C=O", "CC(=O)OCC")]
+    Y = np.eye(3, dtype=np.float32)  # each training molecule has its own label
+    nb = Neighbours.from_counts(atom_pair_counts(train), Y, PredictorConfig(knn_k=3))
+    p = nb.proba(featurize([parse_smiles("CCCCCCCCCO"), parse_smiles("c1ccccc1C=O")]))
+    assert p.argmax(1).tolist() == [0, 1]  # nonanol -> octanol's label; benzaldehyde -> its own
+    assert p[1, 1] > 0.99 and np.allclose(p.sum(1), 1.0)
+
+
 def test_mean_auroc_skips_labels_without_both_classes():
     Y = np.array([[1, 0], [0, 0], [1, 0]], dtype=np.float32)
     P = np.array([[0.9, 0.1], [0.2, 0.5], [0.8, 0.3]], dtype=np.float32)
