@@ -226,7 +226,7 @@ def load_predictor(settings: Settings) -> OdorPredictor:
     """Returns the shipped predictor. Raises ModelNotFound when the weights are missing or do not match.
 
     The nearest-neighbour part is rebuilt from the verified training set in the data directory (about
-    0.8 s): the data set itself is not redistributed inside the weights.
+    1 s): the data set itself is not redistributed inside the weights.
     """
     d = settings.weights_dir / PREDICTOR_DIR
     if not (d / "config.json").is_file() or not (d / "weights.safetensors").is_file():
