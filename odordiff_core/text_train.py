@@ -144,24 +144,21 @@ def load_examples(settings: Settings, labels: tuple[str, ...]) -> list[TextExamp
         for row in csv.DictReader(fh):
             if row["CID"]:
                 gs_cid[row["TGSC ID"]] = row["CID"]
+    def described(name: str, text_col: str, tags_col: str):
+        """Yields (row, text, tags, mapped labels) for the rows of a data file that have a description."""
+        with open(data_path(name, settings), newline="") as fh:
+            for row in csv.DictReader(fh):
+                text = (row[text_col] or "").strip()
+                if text:
+                    tags = tuple(parse_tags(row[tags_col]))
+                    yield row, text, tags, tuple(dict.fromkeys(l for t in tags for l in tag_to_labels(t, labels)))
+
     out = []
-    with open(data_path("odor/goodscents/data_rw_odor.csv", settings), newline="") as fh:
-        for row in csv.DictReader(fh):
-            text = (row["Description"] or "").strip()
-            if not text:
-                continue
-            tags = tuple(parse_tags(row["Tags"]))
-            mapped = tuple(dict.fromkeys(l for t in tags for l in tag_to_labels(t, labels)))
-            group = f"cid:{gs_cid[row['TGSC ID']]}" if row["TGSC ID"] in gs_cid else f"gs:{row['TGSC ID']}"
-            out.append(TextExample(text, tags, mapped, group, "goodscents"))
-    with open(data_path("odor/leffingwell/behavior_sparse.csv", settings), newline="") as fh:
-        for row in csv.DictReader(fh):
-            text = (row["Raw Labels"] or "").strip()
-            if not text:
-                continue
-            tags = tuple(parse_tags(row["Labels"]))
-            mapped = tuple(dict.fromkeys(l for t in tags for l in tag_to_labels(t, labels)))
-            out.append(TextExample(text, tags, mapped, f"cid:{row['Stimulus']}", "leffingwell"))
+    for row, text, tags, mapped in described("odor/goodscents/data_rw_odor.csv", "Description", "Tags"):
+        group = f"cid:{gs_cid[row['TGSC ID']]}" if row["TGSC ID"] in gs_cid else f"gs:{row['TGSC ID']}"
+        out.append(TextExample(text, tags, mapped, group, "goodscents"))
+    for row, text, tags, mapped in described("odor/leffingwell/behavior_sparse.csv", "Raw Labels", "Labels"):
+        out.append(TextExample(text, tags, mapped, f"cid:{row['Stimulus']}", "leffingwell"))
     return out
 
 
