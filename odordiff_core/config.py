@@ -21,6 +21,25 @@ def default_data_dir() -> Path:
 
 
 @dataclass(frozen=True)
+class GenerationDefaults:
+    """Generation defaults and bounds: the one place the pipeline, CLI, app state and sliders read them from."""
+
+    n: int = 16  # candidates per request (the app's and the CLI's default)
+    max_n: int = 64  # most candidates one request may ask for
+    seed: int = 0  # same brief + settings + seed => same molecules
+    steps: int = 16  # sampler steps: the CPU latency budget (p50 <= 2 s goal); see docs/model_card_generator.md
+    guidance: float = 2.0  # classifier-free guidance: 0 unconditional, 1 plain conditional, > 1 pushed to the brief
+    guidance_min: float = 0.0  # a request outside [guidance_min, guidance_max] is refused
+    guidance_max: float = 10.0
+    guidance_slider_max: float = 5.0  # the app's slider stops here: beyond it validity drops (model card)
+    oversample: int = 4  # molecules sampled per candidate returned (k ~ 4, as in GenMol)
+    edit_strength: float = 0.5  # share of an edited molecule's tokens re-masked (0..1)
+
+
+GENERATION = GenerationDefaults()
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path  # where the public data sets live (checked against SHA256SUMS)
     weights_dir: Path = WEIGHTS_DIR  # trained models

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from .config import GENERATION
 from .model import Denoiser
 from .schedule import Schedule
 from .tokens import MASK_ID
@@ -23,8 +24,8 @@ Constraint = Callable[[Tensor], Tensor]  # (n, L) ids -> (n, L) ids, applied aft
 
 @dataclass(frozen=True)
 class SamplerConfig:
-    steps: int = 24  # fewer steps: faster, tokens revealed together are sampled independently
-    guidance: float = 2.0  # 0 = unconditional, 1 = plain conditional, > 1 = pushed towards the condition
+    steps: int = GENERATION.steps  # fewer steps: faster, tokens revealed together are sampled independently
+    guidance: float = GENERATION.guidance  # 0 = unconditional, 1 = plain conditional, > 1 = pushed to the condition
     temperature: float = 1.0  # divides the guided log-probs; < 1 = safer, less diverse
 
 

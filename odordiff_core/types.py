@@ -2,6 +2,49 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Verdict(StrEnum):
+    """The safety screen's verdict on one molecule. Never "safe": an unlisted molecule can still be hazardous."""
+
+    BLOCKED = "blocked"  # a block-level flag: prohibited, banned, or a close analogue of one
+    CAUTION = "caution"  # a caution-level flag: restricted, allergen, structural alert
+    NO_KNOWN_ISSUE = "no known issue"  # screened, nothing found
+    NOT_SCREENED = "not screened"  # a rule failed on this molecule: the screen fails closed
+
+    @property
+    def rank(self) -> int:
+        """Returns the severity (0 = no known issue ... 3 = blocked); "not screened" counts as caution."""
+        return _VERDICT_RANK[self]
+
+    @classmethod
+    def from_levels(cls, levels: "set[FlagLevel] | set[str]") -> "Verdict":
+        """Returns the verdict of a molecule with flags at these levels (the one verdict ladder)."""
+        if FlagLevel.BLOCK in levels:
+            return cls.BLOCKED
+        if FlagLevel.CAUTION in levels:
+            return cls.CAUTION
+        return cls.NO_KNOWN_ISSUE
+
+
+class FlagLevel(StrEnum):
+    """How much one safety flag weighs: block and caution raise the verdict, warning is shown only."""
+
+    BLOCK = "block"
+    CAUTION = "caution"
+    WARNING = "warning"
+
+
+class Note(StrEnum):
+    """Where a material sits in a perfume's evaporation: from its estimated boiling point."""
+
+    TOP = "top"
+    HEART = "heart"
+    BASE = "base"
+
+
+_VERDICT_RANK = {Verdict.NO_KNOWN_ISSUE: 0, Verdict.CAUTION: 1, Verdict.NOT_SCREENED: 2, Verdict.BLOCKED: 3}
 
 
 @dataclass(frozen=True, slots=True)
