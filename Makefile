@@ -8,7 +8,7 @@ PORT ?= 8501
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: help install install-test system-test-deps run check test test-fast bench model-predictor
+.PHONY: help install install-test system-test-deps run data test test-fast lint typecheck bench
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -34,14 +34,20 @@ system-test-deps:  ## Debian's chromium and redis-server for the browser and Red
 	@if ! command -v chromium >/dev/null || ! command -v redis-server >/dev/null; then \
 		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium redis-server; fi
 
-check: install  ## verify the data files (downloading missing ones) and the shipped weights
+data: install  ## verify the data files (downloading missing ones) and the shipped weights
 	$(BIN)/odordiff data check --download
 	$(BIN)/odordiff data weights
 
-run: check  ## start the app on http://127.0.0.1:$(PORT)
+run: data  ## start the app on http://127.0.0.1:$(PORT)
 	$(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
-test: install-test system-test-deps  ## the whole suite: unit, app, Redis and browser tests
+lint: install-test  ## ruff with the rule set stated in pyproject.toml
+	$(BIN)/ruff check odordiff_core app_ui pages app.py scripts tests
+
+typecheck: install-test  ## mypy on the core package (settings in pyproject.toml)
+	$(BIN)/mypy
+
+test: install-test system-test-deps lint typecheck  ## lint, typecheck and the whole suite: unit, app, Redis and browser tests
 	$(BIN)/odordiff data check --download
 	$(BIN)/python -m pytest tests
 

@@ -6,15 +6,14 @@ raises (missing weights, missing data) is not cached: the page shows the error, 
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import streamlit as st
 
 from app_ui import state
-
 from odordiff_core.cache import ResultCache
 from odordiff_core.config import Settings
+
 
 @st.cache_resource(show_spinner=False)
 def get_settings() -> Settings:
@@ -31,11 +30,6 @@ def get_reporter():
     from odordiff_core.report import load_reporter
 
     return load_reporter(get_settings())
-
-
-def pipeline_available() -> bool:
-    """Returns True when this checkout has the generation pipeline module."""
-    return importlib.util.find_spec("odordiff_core.pipeline") is not None
 
 
 @st.cache_resource(show_spinner="Loading the generator and the text interpreter…")

@@ -11,6 +11,7 @@ from typing import Any
 
 import streamlit as st
 
+from odordiff_core.config import GENERATION
 from odordiff_core.export import ShortlistItem
 
 # Keys of non-widget state.
@@ -41,9 +42,9 @@ _DEFAULTS: dict[str, Callable[[], Any]] = {  # factories, so no two sessions sha
     SHORTLIST: dict,
     ANALYZE_REPORTS: dict,
     PROMPT: lambda: "",
-    N: lambda: 16,
-    SEED: lambda: 0,
-    GUIDANCE: lambda: 2.0,
+    N: lambda: GENERATION.n,
+    SEED: lambda: GENERATION.seed,
+    GUIDANCE: lambda: GENERATION.guidance,
     NOTE: lambda: "from the brief",
     MW_ON: lambda: False,
     MW_RANGE: lambda: (120, 300),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class Verdict(StrEnum):
@@ -60,6 +61,14 @@ class OdorProfile:
         """Returns the k most probable labels with their probabilities, most probable first."""
         order = sorted(range(len(self.probs)), key=lambda i: -self.probs[i])[:k]
         return [(self.labels[i], self.probs[i]) for i in order]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"labels": list(self.labels), "probs": list(self.probs), "std": list(self.std),
+                "model_version": self.model_version}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "OdorProfile":
+        return cls(tuple(d["labels"]), tuple(d["probs"]), tuple(d["std"]), d["model_version"])
 
     def as_dict(self) -> dict[str, float]:
         """Returns {label: probability} for all labels."""

@@ -6,8 +6,10 @@ import zlib
 import streamlit as st
 
 from app_ui import resources, state, widgets
+from odordiff_core.config import GENERATION
 from odordiff_core.errors import OdorDiffError
 from odordiff_core.export import item_from_candidate
+from odordiff_core.types import Note
 
 EXAMPLES = (
     "a fresh summer morning by the sea with a hint of lemon",
@@ -16,7 +18,7 @@ EXAMPLES = (
     "creamy sandalwood base, warm, not sweet",
     "green violet leaf heart with a metallic edge",
 )
-NOTE_CHOICES = ("from the brief", "any", "top", "heart", "base")
+NOTE_CHOICES = ("from the brief", "any", *(n.value for n in Note))
 WEIGHT_ROWS = 12  # descriptors shown in the weight editor
 GRID_COLS = 4
 
@@ -51,11 +53,6 @@ def _toggle_shortlist(candidate, prompt: str) -> None:
 
 
 st.title("Generate")
-if not resources.pipeline_available():
-    st.error("Generation cannot run: this installation has no generation pipeline (odordiff_core/pipeline.py). "
-             "Analyze, Shortlist and About still work.")
-    st.stop()
-
 prompt = st.text_area("Describe the scent", key=state.PROMPT, height=90, max_chars=2000,
                       placeholder="e.g. a fresh summer morning by the sea with a hint of lemon").strip()
 with st.container(horizontal=True):
@@ -107,9 +104,9 @@ weights = None if edited_weights == {lab: round(w, 3) for lab, w in shown} else 
 
 with st.expander("Settings and filters", expanded=False):
     s1, s2, s3 = st.columns(3)
-    s1.slider("Candidates", 4, 64, key=state.N, step=4)
+    s1.slider("Candidates", 4, GENERATION.max_n, key=state.N, step=4)
     s1.number_input("Seed", 0, 2**31 - 1, key=state.SEED, help="Same brief, settings and seed: same molecules.")
-    s2.slider("Guidance", 0.0, 5.0, key=state.GUIDANCE, step=0.5,
+    s2.slider("Guidance", GENERATION.guidance_min, GENERATION.guidance_slider_max, key=state.GUIDANCE, step=0.5,
               help="How strongly the brief steers the generator (0 = ignore the brief).")
     s2.radio("Note", NOTE_CHOICES, key=state.NOTE, horizontal=True,
              help="Keep only candidates whose estimated boiling point puts them in this note.")

@@ -15,8 +15,7 @@ import sys
 
 from ..errors import OdorDiffError
 
-# Order sets the order in --help. A module listed here that does not exist yet is skipped.
-_MODULES = ("data", "predictor", "text", "generator", "safety")
+_MODULES = ("data", "predictor", "text", "generator", "safety")  # order sets the order in --help
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,12 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("evaluate", help="measure a model (prints the figures of the model card)")
     eval_sub = evaluate.add_subparsers(dest="target", metavar="TARGET", required=True)
     for name in _MODULES:
-        try:
-            mod = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{__name__}.{name}":
-                continue
-            raise
+        mod = importlib.import_module(f"{__name__}.{name}")
         for hook, target in (("register", sub), ("register_train", train_sub), ("register_evaluate", eval_sub)):
             if hasattr(mod, hook):
                 getattr(mod, hook)(target)

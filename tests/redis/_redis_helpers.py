@@ -92,7 +92,8 @@ class RedisServer:
 
 
 def compute_result(request: dict) -> dict:
-    """Returns ranked pseudo-candidates for {prompt, n, seed}; same request, same result."""
+    """Returns ranked pseudo-candidates for {prompt, n, seed}: every field changes the result, so a result
+    served for the wrong request is detectable. Pure numpy with a per-call generator, no global state."""
     digest = hashlib.sha256(request["prompt"].encode()).digest()
     rng = np.random.default_rng([request["seed"], int.from_bytes(digest[:8], "little")])
     scores = rng.random(request["n"])
@@ -120,19 +121,3 @@ class Computation:
     @property
     def total(self) -> int:
         return sum(self.calls.values())
-
-
-def compute_result(request: dict) -> dict:
-    """Returns a result that depends on every field of the request (prompt, n, seed), so a result served
-    for the wrong request is detectable. Pure numpy with a per-call generator, no global state."""
-    digest = hashlib.sha256(request["prompt"].encode()).digest()
-    rng = np.random.default_rng([request["seed"], int.from_bytes(digest[:8], "little")])
-    scores = rng.random(request["n"])
-    order = np.argsort(-scores)
-    return {
-        "prompt": request["prompt"],
-        "seed": request["seed"],
-        "candidates": [{"rank": r + 1, "id": int(i), "score": float(scores[i])} for r, i in enumerate(order)],
-    }
-
-

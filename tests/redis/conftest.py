@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from _redis_helpers import Computation, RedisServer, free_port, redis_server_binary
 
+
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     """A fresh, empty redis-server for one test; killed at the end even if the test killed it already."""

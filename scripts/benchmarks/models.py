@@ -1,0 +1,115 @@
+"""Bench sections over the models: predictor, text interpreter, generator, whole pipeline."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from odordiff_core.config import Settings
+
+from .common import GEN_N, PROMPTS, REPO, Row, Section, loaded, percentile_ms
+
+GENERATOR_BENCH_STEPS = 24  # the sampler's default when these figures were first taken; kept so they compare
+
+
+def bench_predictor(settings: Settings, section: Section, shared: dict[str, Any]) -> None:
+    from odordiff_core import odor
+    from odordiff_core.chem import to_mol, without_rdkit_log
+    from odordiff_core.datasets import GSLF_FILE, read_frame
+
+    predictor, load_s = loaded("predictor", lambda: odor.load_predictor(settings))
+    section.rows.append(Row("predictor load", load_s, "s", ("<=", 2.0), "`load_predictor(Settings.from_env())`, torch/rdkit already imported"))
+
+    smiles = read_frame(GSLF_FILE, settings)["nonStereoSMILES"]
+    with without_rdkit_log():
+        mols = [m for m in (to_mol(s) for s in smiles) if m is not None]
+    predictor.predict_proba(mols[:64])  # warm-up (lazy init, allocator)
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        probs = predictor.predict_proba(mols)
+        times.append(time.perf_counter() - started)
+    assert probs.shape[0] == len(mols)
+    rate = len(mols) / float(np.median(times))
+    section.rows.append(Row("predictor throughput", rate, "mol/s", (">=", 1000),
+                            f"`predict_proba` on the {len(mols):,} GS-LF molecules (featurisation included), median of 3; "
+                            f"runs 2-3 reuse RDKit's per-molecule caches (charges, Crippen contributions)"))
+    with without_rdkit_log():
+        fresh = [m for m in (to_mol(s) for s in smiles) if m is not None]  # new Mol objects: cold caches
+    started = time.perf_counter()
+    predictor.predict_proba(fresh)
+    section.rows.append(Row("predictor throughput, freshly parsed molecules", len(fresh) / (time.perf_counter() - started),
+                            "mol/s", None, "one `predict_proba` pass over newly parsed Mol objects, as generated candidates are"))
+    section.notes.append(f"predictor version {getattr(predictor, 'version', '?')}")
+
+
+def bench_text(settings: Settings, section: Section, shared: dict[str, Any]) -> None:
+    from odordiff_core import text
+    interpreter, load_s = loaded("text interpreter", lambda: text.load_interpreter(settings))
+    section.rows.append(Row("text interpreter load", load_s, "s", ("<=", 3.0), "`load_interpreter(Settings.from_env())` (sentence encoder included)"))
+    interpreter.interpret("warm-up: a soft floral heart")
+    times = []
+    for prompt in PROMPTS:
+        started = time.perf_counter()
+        interpreter.interpret(prompt)
+        times.append(time.perf_counter() - started)
+    section.rows.append(Row("text interpretation p50", percentile_ms(times, 50), "ms", ("<=", 50), f"`interpret(prompt)` over {len(PROMPTS)} prompts, warm"))
+    section.rows.append(Row("text interpretation p95", percentile_ms(times, 95), "ms", None, "same run"))
+
+
+def bench_generator(settings: Settings, section: Section, shared: dict[str, Any]) -> None:
+    import torch
+
+    from odordiff_core import generator, sampler
+    from odordiff_core.tokens import decode_smiles
+
+    path = settings.weights_dir / "generator"
+    gen, load_s = loaded("generator", lambda: generator.load_generator(path))
+    section.rows.append(Row("generator model load", load_s, "s", ("<=", 5.0), f"`load_generator({path.relative_to(REPO) if path.is_relative_to(REPO) else path})`"))
+    weights = np.zeros(len(gen.labels), dtype=np.float32)
+    for label, w in (("citrus", 1.0), ("fresh", 0.6), ("green", 0.3)):
+        if label in gen.labels:
+            weights[gen.labels.index(label)] = w
+    cond = torch.from_numpy(generator.condition_vector(weights))  # (138,)
+    cfg = sampler.SamplerConfig(steps=GENERATOR_BENCH_STEPS)
+    batch = 64
+    sampler.sample(gen.model, cond, 8, cfg, gen.schedule, seed=99)  # warm-up
+    times, valid = [], 0
+    for seed in range(3):
+        started = time.perf_counter()
+        ids = sampler.sample(gen.model, cond, batch, cfg, gen.schedule, seed=seed)  # (64, L)
+        smiles = [decode_smiles(gen.vocab.decode(row)) for row in ids.numpy()]
+        times.append(time.perf_counter() - started)
+        valid += sum(s is not None for s in smiles)
+    section.rows.append(Row("molecules sampled per second (batch 64)", batch / float(np.median(times)), "mol/s", None,
+                            f"`sample(model, cond, 64, SamplerConfig(steps={cfg.steps}), ...)` + decoding to SMILES ({cfg.steps} steps, "
+                            f"guidance {cfg.guidance}), median of 3 seeds"))
+    section.notes.append(f"{gen.version}: {valid}/{3 * batch} sampled strings decoded to valid SMILES")
+
+
+def bench_pipeline(settings: Settings, section: Section, shared: dict[str, Any]) -> None:
+    from odordiff_core import pipeline as pipeline_mod
+    pipeline, load_s = loaded("pipeline", lambda: pipeline_mod.load_pipeline(settings))
+    section.rows.append(Row("pipeline load", load_s, "s", None,
+                            "`load_pipeline(Settings.from_env())`: generator + predictor + text + safety, torch/rdkit already imported"))
+    request = pipeline_mod.GenerateRequest
+    pipeline.generate(request(prompt="warm-up: a soft floral heart", n=GEN_N, seed=0))
+    times, sampled = [], 0
+    result = None
+    for prompt in PROMPTS:
+        started = time.perf_counter()
+        result = pipeline.generate(request(prompt=prompt, n=GEN_N, seed=0))
+        times.append(time.perf_counter() - started)
+        sampled += result.n_sampled
+    section.rows.append(Row("warm generation p50", float(np.median(times)), "s", ("<=", 2.0),
+                            f"`generate(GenerateRequest(prompt, n={GEN_N}, seed=0))` over {len(PROMPTS)} prompts"))
+    section.rows.append(Row("warm generation p95", float(np.percentile(times, 95)), "s", None, "same run"))
+    section.rows.append(Row("molecules sampled per second, end to end", sampled / sum(times), "mol/s", None,
+                            f"n_sampled / wall time of the same run ({sampled / len(PROMPTS):.0f} sampled per request; "
+                            "includes interpretation, decoding, scoring and ranking)"))
+    if result is not None:
+        shared["generation_payload"] = result.to_json()
+        shared["generation_version"] = result.model_version
+
+
