@@ -16,14 +16,16 @@ import streamlit as st
 from odordiff_core.chem import to_mol
 from odordiff_core.depict import conformer_molblock, mol_svg
 from odordiff_core.export import ShortlistItem
+from odordiff_core.types import FlagLevel, Verdict
 
 THREE_DMOL_JS = "/app/static/3Dmol-min.js"  # served by Streamlit from static/ (enableStaticServing)
 VIEWER_HEIGHT = 300  # px
-VERDICT_COLORS = {"blocked": "red", "caution": "orange", "no known issue": "green", "not screened": "gray"}
+VERDICT_COLORS = {Verdict.BLOCKED: "red", Verdict.CAUTION: "orange", Verdict.NO_KNOWN_ISSUE: "green",
+                  Verdict.NOT_SCREENED: "gray"}
 SERIES_COLOURS = ("#7a4a8c", "#e07b39", "#2a9d8f", "#c0392b")  # molecule 1..4 in Compare charts
 SERIES_MARKDOWN = ("violet", "orange", "green", "red")  # the nearest Streamlit markdown colours, for headings
-LEVEL_ICONS = {"block": ":red[:material/block:]", "caution": ":orange[:material/warning:]",
-               "warning": ":gray[:material/info:]"}
+LEVEL_ICONS = {FlagLevel.BLOCK: ":red[:material/block:]", FlagLevel.CAUTION: ":orange[:material/warning:]",
+               FlagLevel.WARNING: ":gray[:material/info:]"}
 
 
 @st.cache_data(max_entries=4096, show_spinner=False)
@@ -102,7 +104,7 @@ def structure_3d(smiles: str, width: int = 320, height: int = VIEWER_HEIGHT) -> 
 
 def safety_badge(safety) -> None:
     """Shows the safety verdict as a coloured badge; None means the screen did not run."""
-    verdict = safety.verdict if safety is not None else "not screened"
+    verdict = safety.verdict if safety is not None else Verdict.NOT_SCREENED
     st.badge(f"safety: {verdict}", color=VERDICT_COLORS.get(verdict, "gray"))
 
 

@@ -141,7 +141,7 @@ class ResultCache:
         if raw is None:
             return None
         try:
-            return decode_value(raw)
+            return decode_value(raw)  # type: ignore[arg-type]  # the client is built with decode_responses=False: bytes
         except ValueError as e:
             log.warning("Ignoring an unreadable cache entry %s (%s); it will be recomputed.", key, e)
             return None

@@ -22,11 +22,11 @@ _MORGAN2 = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
 @contextlib.contextmanager
 def without_rdkit_log() -> Iterator[None]:
     """Silences RDKit's parser warnings inside the block only."""
-    RDLogger.DisableLog("rdApp.*")
+    RDLogger.DisableLog("rdApp.*")  # type: ignore[attr-defined]  # rdkit-stubs lack it
     try:
         yield
     finally:
-        RDLogger.EnableLog("rdApp.*")
+        RDLogger.EnableLog("rdApp.*")  # type: ignore[attr-defined]  # rdkit-stubs lack it
 
 
 def to_mol(smiles: str) -> Mol | None:

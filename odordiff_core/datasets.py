@@ -96,7 +96,7 @@ def load_labelled(settings: Settings) -> LabelledSet:
     labels = tuple(df.columns[2:])
     parsed = parse_column(df["nonStereoSMILES"].tolist())
     keep = [i for i, m in enumerate(parsed.mols) if m is not None]
-    mols = tuple(parsed.mols[i] for i in keep)  # type: ignore[misc]
+    mols: tuple[Mol, ...] = tuple(m for m in parsed.mols if m is not None)
     Y = df.iloc[keep, 2:].to_numpy(dtype=np.float32)  # (N, 138)
     return LabelledSet(
         smiles=tuple(canonical_smiles(m) for m in mols),

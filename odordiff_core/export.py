@@ -22,6 +22,7 @@ from rdkit import Chem
 from rdkit.Chem import AllChem
 
 from .chem import to_mol, without_rdkit_log
+from .types import Verdict
 
 if TYPE_CHECKING:  # typing only: export works on any object with these fields
     from .known import KnownMaterial, NearestKnown
@@ -112,7 +113,7 @@ def item_fields(item: ShortlistItem) -> dict[str, tuple[str, bool]]:
         "smiles": item.smiles, "source": item.source, "prompt": item.prompt or "",
         "generator_version": item.generator_version or "", "predictor_version": od.model_version if od else "",
         "top_descriptors": tops, "note": (pr.note or "") if pr else "",
-        "safety_verdict": sf.verdict if sf else "not screened", "safety_flags": _flags_text(sf),
+        "safety_verdict": sf.verdict if sf else Verdict.NOT_SCREENED, "safety_flags": _flags_text(sf),
         "safety_version": sf.version if sf else "", "sa_class": (pr.sa_class or "") if pr else "",
         "known_as": known_as, "nearest_smiles": nb.smiles if nb else "", "nearest_name": (nb.name or "") if nb else "",
         "user_note": item.user_note,
@@ -158,7 +159,7 @@ def to_sdf(items: Sequence[ShortlistItem]) -> bytes:
             mol = to_mol(item.smiles)
             if mol is None:
                 raise ValueError(f"shortlisted SMILES does not parse: {item.smiles!r}")
-            AllChem.Compute2DCoords(mol)
+            AllChem.Compute2DCoords(mol)  # type: ignore[attr-defined]  # rdkit-stubs lack it
             mol.SetProp("_Name", item.smiles)
             for col, (value, _) in item_fields(item).items():
                 if value:

@@ -46,7 +46,7 @@ def featurize(mols: Sequence[Mol]) -> np.ndarray:
         out[i, :ends[0]] = _MORGAN.GetCountFingerprintAsNumPy(mol)
         out[i, ends[0]:ends[1]] = _ATOM_PAIR.GetCountFingerprintAsNumPy(mol)
         out[i, ends[1]:ends[2]] = _FEATURE_MORGAN.GetCountFingerprintAsNumPy(mol)
-        DataStructs.ConvertToNumpyArray(MACCSkeys.GenMACCSKeys(mol), maccs)
+        DataStructs.ConvertToNumpyArray(MACCSkeys.GenMACCSKeys(mol), maccs)  # type: ignore[attr-defined]  # rdkit-stubs lack it
         out[i, ends[2]:ends[3]] = maccs
         out[i, N_FINGERPRINT:] = [f(mol) for _, f in DESCRIPTORS]  # type: ignore[operator]
     counts = out[:, :ends[2]]

@@ -1,30 +1,26 @@
-"""The trained generator: data preparation, training loop, and the checkpoint (safetensors + JSON config).
+"""The trained generator's checkpoint: loads `model.safetensors` + `config.json` into a `Generator`.
 
 A checkpoint folder holds `model.safetensors` (float32 weights), `config.json` (version, ModelConfig,
 vocabulary and its digest, schedule, the 138 labels, training record) and `heldout.json` (the 10% of
 labelled molecules kept out of training, for `odordiff evaluate generator`). The loader refuses a folder
-whose vocabulary or labels do not match what the weights were trained with.
+whose vocabulary or labels do not match what the weights were trained with. Corpus preparation, training
+and saving live in `odordiff_core.train.generator`.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import math
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .errors import ModelNotFound
-from .loss import masked_diffusion_loss
 from .model import Denoiser, ModelConfig
 from .schedule import Schedule, get_schedule
 from .tokens import Vocab
 
 FORMAT = "odordiff-generator-1"  # bump when the checkpoint layout changes
-CORPUS_FILES = ("odor/curated_GS_LF_merged_4983.csv", "corpus/pyrfume_molecules.csv", "odor/ifra_2019/molecules.csv")
 
 
 def condition_vector(weights: np.ndarray) -> np.ndarray:
@@ -37,227 +33,6 @@ def condition_vector(weights: np.ndarray) -> np.ndarray:
     s = w.sum(axis=-1, keepdims=True)
     return np.divide(w, s, out=np.zeros_like(w), where=s > 0)
 
-
-# ----------------------------------------------------------------------------------------------------------
-# data
-
-def prepare_corpus(settings, out_file: Path, *, max_len: int = 64, n_aug: int = 8, holdout_frac: float = 0.10,
-                   val_frac: float = 0.05, seed: int = 0, max_molecules: int | None = None) -> dict:
-    """Builds the tokenised training set and writes it to out_file (a torch file needing only torch to read).
-
-    Molecules: GS-LF + Pyrfume corpus + IFRA glossary molecules, stereo removed, deduplicated by connectivity
-    key (first InChIKey block). holdout_frac of the labelled GS-LF molecules (fixed seed) are kept out of all
-    training for evaluation; val_frac of the remaining molecules give the held-out loss for early stopping.
-    Each molecule appears as n_aug randomized SMILES -> SELFIES. max_molecules keeps only the first that many
-    (labelled first): for the tiny test checkpoint. Returns the summary written with the data.
-    """
-    import pandas as pd
-    from rdkit import Chem
-
-    from .chem import connectivity_key, to_mol
-    from .data import data_path
-    from .datasets import load_labelled
-    from .tokens import build_vocab, random_smiles, to_selfies
-
-    lab = load_labelled(settings)
-    keys: dict[str, int] = {}  # connectivity key -> molecule index
-    mols, label_rows = [], []  # label_rows[i] = row of lab.Y or -1
-    for j, m in enumerate(lab.mols):
-        k = connectivity_key(m)
-        if k and k not in keys:
-            keys[k] = len(mols)
-            mols.append(m)
-            label_rows.append(j)
-    n_labelled = len(mols)
-    for name in CORPUS_FILES[1:]:
-        df = pd.read_csv(data_path(name, settings))
-        for s in df["IsomericSMILES"].astype(str):
-            m = to_mol(s)
-            if m is None or len(Chem.GetMolFrags(m)) != 1:  # salts and mixtures are not odorant structures
-                continue
-            k = connectivity_key(m)
-            if k and k not in keys:
-                keys[k] = len(mols)
-                mols.append(m)
-                label_rows.append(-1)
-    if max_molecules is not None:
-        mols, label_rows = mols[:max_molecules], label_rows[:max_molecules]
-        n_labelled = min(n_labelled, max_molecules)
-    rng = np.random.default_rng(seed)
-    perm = rng.permutation(n_labelled)
-    heldout = set(perm[: int(round(holdout_frac * n_labelled))].tolist())
-    rest = [i for i in range(len(mols)) if i not in heldout]
-    val = set(rng.choice(rest, size=int(round(val_frac * len(rest))), replace=False).tolist())
-
-    seqs: dict[int, list[str]] = {}
-    for i in rest:
-        sf_list = [to_selfies(s) for s in random_smiles(mols[i], n_aug, seed=seed + i)]
-        seqs[i] = [s for s in sf_list if s]
-    vocab = build_vocab([s for v in seqs.values() for s in v])
-    xs, ys, split = [], [], []
-    n_too_long = 0
-    for i in rest:
-        enc = [e for e in (vocab.encode(s, max_len) for s in seqs[i]) if e is not None]
-        n_too_long += not enc
-        xs += enc
-        ys += [label_rows[i]] * len(enc)
-        split += [1 if i in val else 0] * len(enc)
-    from .chem import canonical_smiles, inchikey
-
-    heldout_ids = [{"smiles": lab.smiles[label_rows[i]], "inchikey": inchikey(mols[i])} for i in sorted(heldout)]
-    summary = {"n_molecules": len(mols), "n_labelled": n_labelled, "n_heldout": len(heldout), "n_val": len(val),
-               "n_too_long": n_too_long, "n_sequences": len(xs), "max_len": max_len, "n_aug": n_aug, "seed": seed,
-               "files": list(CORPUS_FILES)}
-    data = {"x": torch.tensor(xs, dtype=torch.uint8 if vocab.size < 256 else torch.int16),
-            "y_row": torch.tensor(ys, dtype=torch.int32), "val": torch.tensor(split, dtype=torch.bool),
-            "Y": torch.from_numpy(condition_vector(lab.Y)), "labels": list(lab.labels), "vocab": list(vocab.tokens),
-            "heldout": heldout_ids, "summary": summary,
-            "train_smiles": [canonical_smiles(mols[i]) for i in rest]}
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(data, out_file)
-    return summary
-
-
-# ----------------------------------------------------------------------------------------------------------
-# training
-
-@dataclass(frozen=True)
-class TrainConfig:
-    d_model: int = 256
-    n_layers: int = 6
-    n_heads: int = 8
-    dropout: float = 0.1
-    schedule: str = "loglinear"
-    batch_size: int = 256
-    lr: float = 1e-3  # peak AdamW learning rate, cosine-decayed to lr/10
-    warmup_steps: int = 200
-    weight_decay: float = 0.01
-    max_steps: int = 20000
-    max_minutes: float = 85.0  # wall-clock budget; training stops (and keeps the best weights) when spent
-    cond_dropout: float = 0.15  # share of labelled molecules trained with the null condition (for guidance)
-    eval_every: int = 250  # steps between held-out loss evaluations and checkpoints
-    patience: int = 8  # evaluations without a better held-out loss before stopping early
-    eval_sequences: int = 0  # held-out sequences per evaluation, evenly strided (0 = all; CPU: 1024 keeps it short)
-    seed: int = 0
-    device: str = "cpu"
-    bf16: bool = False  # autocast on CUDA
-    machine: str = "unknown"  # recorded in config.json (which machine trained the weights)
-    extra: dict = field(default_factory=dict)
-
-
-def _batches(n: int, batch: int, gen: torch.Generator):
-    while True:
-        perm = torch.randperm(n, generator=gen)
-        for i in range(0, n - batch + 1, batch):
-            yield perm[i:i + batch]
-
-
-def train(data_file: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True, log=print) -> dict:
-    """Trains the generator from a prepared data file; writes checkpoints and the best weights into out_dir.
-
-    Resumable: `out_dir/train_state.pt` holds model, optimizer and step. Logs train/held-out loss.
-    Stops at max_steps, max_minutes or when the held-out loss has not improved for `patience` evaluations.
-    Returns the training record also written into config.json.
-    """
-    data = torch.load(data_file, weights_only=False)
-    vocab = Vocab(tuple(data["vocab"]))
-    x_all = data["x"].long()  # (M, L)
-    y_row = data["y_row"].long()  # (M,)
-    Y = data["Y"]  # (N_lab, 138)
-    is_val = data["val"]
-    dev = torch.device(cfg.device)
-    mcfg = ModelConfig(vocab_size=vocab.size, max_len=x_all.shape[1], n_cond=Y.shape[1], d_model=cfg.d_model,
-                       n_layers=cfg.n_layers, n_heads=cfg.n_heads, dropout=cfg.dropout)
-    torch.manual_seed(cfg.seed)  # parameter init only; a training run is a script, not a shared service
-    model = Denoiser(mcfg).to(dev)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.98))
-    schedule = get_schedule(cfg.schedule)
-    x_tr, y_tr = x_all[~is_val].to(dev), y_row[~is_val].to(dev)
-    x_va, y_va = x_all[is_val].to(dev), y_row[is_val].to(dev)
-    if cfg.eval_sequences and len(x_va) > cfg.eval_sequences:
-        stride = len(x_va) // cfg.eval_sequences
-        x_va, y_va = x_va[::stride][: cfg.eval_sequences], y_va[::stride][: cfg.eval_sequences]
-    Y = Y.to(dev)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    state_file = out_dir / "train_state.pt"
-    step, best, bad, elapsed, history = 0, math.inf, 0, 0.0, []
-    if resume and state_file.is_file():
-        st = torch.load(state_file, map_location=dev, weights_only=False)
-        model.load_state_dict(st["model"])
-        opt.load_state_dict(st["opt"])
-        step, best, bad, elapsed, history = st["step"], st["best"], st["bad"], st["elapsed"], st["history"]
-        log(f"resumed at step {step} (best held-out loss {best:.4f})")
-    log(f"model {model.n_params() / 1e6:.2f}M params; {len(x_tr)} train / {len(x_va)} held-out sequences; "
-        f"vocab {vocab.size}, max_len {mcfg.max_len}, device {dev}")
-    gen = torch.Generator("cpu").manual_seed(cfg.seed + step)
-    batches = _batches(len(x_tr), cfg.batch_size, gen)
-    total_steps = cfg.max_steps
-
-    def cond_of(rows: torch.Tensor, drop: float, g: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
-        cond = Y[rows.clamp_min(0)]  # (B, 138)
-        keep = rows >= 0
-        if drop > 0:
-            keep &= torch.rand(rows.shape, generator=g).to(dev) >= drop
-        return cond, keep
-
-    def heldout_loss() -> float:
-        model.eval()
-        g = torch.Generator(dev).manual_seed(1234)
-        tot, cnt = 0.0, 0
-        with torch.no_grad(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-            for i in range(0, len(x_va), 1024):
-                xb, rb = x_va[i:i + 1024], y_va[i:i + 1024]
-                cond, keep = cond_of(rb, 0.0, None)
-                tot += float(masked_diffusion_loss(model, xb, cond, keep, schedule, g)) * len(xb)
-                cnt += len(xb)
-        model.train()
-        return tot / max(cnt, 1)
-
-    t0 = time.time() - elapsed
-    model.train()
-    while step < total_steps:
-        lr = cfg.lr * min(1.0, (step + 1) / cfg.warmup_steps)
-        lr *= 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, step / total_steps)))
-        for grp in opt.param_groups:
-            grp["lr"] = lr
-        idx = next(batches).to(dev)
-        cond, keep = cond_of(y_tr[idx], cfg.cond_dropout, gen)
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-            loss = masked_diffusion_loss(model, x_tr[idx], cond, keep, schedule)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        step += 1
-        if step % cfg.eval_every == 0 or step == total_steps:
-            val = heldout_loss()
-            minutes = (time.time() - t0) / 60
-            history.append({"step": step, "train_loss": float(loss.detach()), "heldout_loss": val, "minutes": round(minutes, 2)})
-            improved = val < best
-            if improved:
-                best, bad = val, 0
-                save(out_dir, model, vocab, data["labels"], schedule, data["heldout"], record={})
-            else:
-                bad += 1
-            log(f"step {step:6d}  loss {float(loss.detach()):.4f}  held-out {val:.4f}{' *' if improved else ''}  "
-                f"lr {lr:.2e}  {minutes:.1f} min")
-            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "best": best, "bad": bad,
-                        "elapsed": time.time() - t0, "history": history}, state_file)
-            if bad >= cfg.patience:
-                log(f"early stop: held-out loss has not improved for {bad} evaluations")
-                break
-            if minutes >= cfg.max_minutes:
-                log(f"time budget of {cfg.max_minutes} min spent")
-                break
-    record = {"steps": step, "best_heldout_loss": best, "minutes": round((time.time() - t0) / 60, 2),
-              "machine": cfg.machine, "n_params": model.n_params(), "train": cfg.__dict__,
-              "data": data["summary"], "history": history}
-    _update_record(out_dir, record)
-    return record
-
-
-# ----------------------------------------------------------------------------------------------------------
-# checkpoint
 
 @dataclass(frozen=True)
 class Generator:
@@ -275,30 +50,6 @@ class Generator:
         """Returns the held-out labelled molecules ({smiles, inchikey}) never seen in training."""
         f = self.path / "heldout.json"
         return json.loads(f.read_text()) if f.is_file() else []
-
-
-def save(out_dir: Path, model: Denoiser, vocab: Vocab, labels: list[str], schedule: Schedule,
-         heldout: list[dict], record: dict) -> None:
-    """Writes model.safetensors (float32, CPU), config.json and heldout.json into out_dir."""
-    from safetensors.torch import save_file
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.detach().float().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(tensors, out_dir / "model.safetensors")
-    (out_dir / "model.safetensors").chmod(0o644)  # safetensors writes 0600; the weights ship in git
-    cfg = {"format": FORMAT, "model": model.cfg.to_dict(), "vocab": list(vocab.tokens), "vocab_digest": vocab.digest(),
-           "schedule": schedule.name, "labels": list(labels), "condition": "label weights scaled to sum 1",
-           "record": record}
-    (out_dir / "config.json").write_text(json.dumps(cfg, indent=1))
-    (out_dir / "heldout.json").write_text(json.dumps(heldout))
-
-
-def _update_record(out_dir: Path, record: dict) -> None:
-    f = out_dir / "config.json"
-    if f.is_file():
-        cfg = json.loads(f.read_text())
-        cfg["record"] = record
-        f.write_text(json.dumps(cfg, indent=1))
 
 
 def load_generator(path: Path) -> Generator:

@@ -8,13 +8,34 @@ Identity is the connectivity key (first InChIKey block), so stereoisomers and is
 from __future__ import annotations
 
 import ast
-import csv
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
-from .chem import Mol, canonical_smiles, connectivity_key, morgan_fp, tanimoto_many, to_mol, without_rdkit_log
+from .chem import (
+    Mol,
+    canonical_smiles,
+    connectivity_key,
+    morgan_fp,
+    parse_smiles,
+    tanimoto_many,
+    to_mol,
+    without_rdkit_log,
+)
 from .config import Settings
-
+from .datasets import (
+    GS_BEHAVIOR_FILE,
+    GS_MOLECULES_FILE,
+    GS_OPL_FILE,
+    GS_STIMULI_FILE,
+    GSLF_FILE,
+    IFRA_BEHAVIOR_FILE,
+    IFRA_MOLECULES_FILE,
+    LEFFINGWELL_BEHAVIOR_FILE,
+    LEFFINGWELL_STIMULI_FILE,
+    PYRFUME_CORPUS_FILE,
+    read_rows,
+)
 
 _CAS = re.compile(r"\d{2,7}-\d\d-\d")
 
@@ -30,6 +51,16 @@ class KnownMaterial:
     descriptors: tuple[str, ...]  # recorded odor descriptors, lower case, de-duplicated
     sources: tuple[str, ...]  # data files that hold it
 
+    def to_json(self) -> dict[str, Any]:
+        return {"smiles": self.smiles, "names": list(self.names), "cas": list(self.cas),
+                "in_ifra_glossary": self.in_ifra_glossary, "descriptors": list(self.descriptors),
+                "sources": list(self.sources)}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> KnownMaterial:
+        return cls(d["smiles"], tuple(d["names"]), tuple(d["cas"]), d["in_ifra_glossary"], tuple(d["descriptors"]),
+                   tuple(d["sources"]))
+
 
 @dataclass(frozen=True, slots=True)
 class NearestKnown:
@@ -39,6 +70,14 @@ class NearestKnown:
     name: str | None
     similarity: float  # Tanimoto on Morgan r2 2048 bits
     descriptors: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"smiles": self.smiles, "name": self.name, "similarity": self.similarity,
+                "descriptors": list(self.descriptors)}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> NearestKnown:
+        return cls(d["smiles"], d["name"], d["similarity"], tuple(d["descriptors"]))
 
 
 @dataclass
@@ -72,7 +111,7 @@ class KnownIndex:
         self._known = {k: e.freeze() for k, e in entries.items()}
         described = [m for m in self._known.values() if m.descriptors]
         self._described = described
-        self._fps = [morgan_fp(to_mol(m.smiles)) for m in described]
+        self._fps = [morgan_fp(parse_smiles(m.smiles)) for m in described]  # canonical SMILES RDKit wrote
         self._keys_described = [k for k, m in self._known.items() if m.descriptors]
 
     def __len__(self) -> int:
@@ -106,13 +145,6 @@ class KnownIndex:
         return NearestKnown(m.smiles, m.names[0] if m.names else None, float(sims[best]), m.descriptors)
 
 
-def _rows(name: str, settings: Settings) -> list[dict[str, str]]:
-    from .data import data_path
-
-    with open(data_path(name, settings), newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
 def load_known_index(settings: Settings) -> KnownIndex:
     """Returns the index over every odor data file. Raises DataError when a file is missing or corrupted."""
     entries: dict[str, _Entry] = {}
@@ -121,9 +153,10 @@ def load_known_index(settings: Settings) -> KnownIndex:
     def entry(smiles: str) -> _Entry | None:
         if smiles not in keys:
             mol = to_mol(smiles)
-            keys[smiles] = connectivity_key(mol) or None if mol is not None else None
-            if keys[smiles] and keys[smiles] not in entries:
-                entries[keys[smiles]] = _Entry(canonical_smiles(mol))
+            new_key = connectivity_key(mol) or None if mol is not None else None
+            keys[smiles] = new_key
+            if mol is not None and new_key and new_key not in entries:
+                entries[new_key] = _Entry(canonical_smiles(mol))
         key = keys[smiles]
         return entries[key] if key else None
 
@@ -133,38 +166,35 @@ def load_known_index(settings: Settings) -> KnownIndex:
 
 
 def _add_all(entry, settings: Settings) -> None:
-    gslf = "odor/curated_GS_LF_merged_4983.csv"
-    for r in _rows(gslf, settings):
+    for r in read_rows(GSLF_FILE, settings):
         if (e := entry(r["nonStereoSMILES"])) is not None:
-            e.add(gslf, descriptors=r["descriptors"].lower().split(";"))
-    gs = "odor/goodscents/"
+            e.add(GSLF_FILE, descriptors=r["descriptors"].lower().split(";"))
     cas_of_cid: dict[str, list[str]] = {}
-    for r in _rows(gs + "stimuli.csv", settings):
+    for r in read_rows(GS_STIMULI_FILE, settings):
         cas_of_cid.setdefault(r["CID"], []).append(r["Stimulus"])
-    gs_desc = {r["Stimulus"]: r["Descriptors"].lower().split(";") for r in _rows(gs + "behavior.csv", settings)}
+    gs_desc = {r["Stimulus"]: r["Descriptors"].lower().split(";") for r in read_rows(GS_BEHAVIOR_FILE, settings)}
     opl_name: dict[str, str] = {}
-    for r in _rows(gs + "data_rw_opl.csv", settings):
+    for r in read_rows(GS_OPL_FILE, settings):
         if r["CID"] and r["Name"]:
             opl_name.setdefault(r["CID"].split(".")[0], r["Name"])
-    for r in _rows(gs + "molecules.csv", settings):
+    for r in read_rows(GS_MOLECULES_FILE, settings):
         if (e := entry(r["IsomericSMILES"])) is None:
             continue
         cas_list = cas_of_cid.get(r["CID"], [])
-        e.add(gs + "molecules.csv", name=r["name"])
-        e.add(gs + "data_rw_opl.csv", name=opl_name.get(r["CID"], ""))
+        e.add(GS_MOLECULES_FILE, name=r["name"])
+        e.add(GS_OPL_FILE, name=opl_name.get(r["CID"], ""))
         for cas in cas_list:
-            e.add(gs + "stimuli.csv", cas=cas, descriptors=gs_desc.get(cas, []))
-    lf = "odor/leffingwell/"
-    lf_labels = {r["Stimulus"]: ast.literal_eval(r["Labels"]) for r in _rows(lf + "behavior_sparse.csv", settings)}
-    for r in _rows(lf + "stimuli.csv", settings):
+            e.add(GS_STIMULI_FILE, cas=cas, descriptors=gs_desc.get(cas, []))
+    lf_labels = {r["Stimulus"]: ast.literal_eval(r["Labels"]) for r in read_rows(LEFFINGWELL_BEHAVIOR_FILE, settings)}
+    for r in read_rows(LEFFINGWELL_STIMULI_FILE, settings):
         if (e := entry(r["IsomericSMILES"])) is not None:
-            e.add(lf + "stimuli.csv", name=r["name"], cas=r["cas"], descriptors=lf_labels.get(r["Stimulus"], []))
-    ifra = "odor/ifra_2019/"
-    ifra_desc = {r["Stimulus"]: [r[f"Descriptor {i}"].lower() for i in (1, 2, 3)] for r in _rows(ifra + "behavior.csv", settings)}
-    for r in _rows(ifra + "molecules.csv", settings):
+            e.add(LEFFINGWELL_STIMULI_FILE, name=r["name"], cas=r["cas"], descriptors=lf_labels.get(r["Stimulus"], []))
+    ifra_desc = {r["Stimulus"]: [r[f"Descriptor {i}"].lower() for i in (1, 2, 3)]
+                 for r in read_rows(IFRA_BEHAVIOR_FILE, settings)}
+    for r in read_rows(IFRA_MOLECULES_FILE, settings):
         if (e := entry(r["IsomericSMILES"])) is not None:
             e.ifra = True
-            e.add(ifra + "molecules.csv", name=r["name"], descriptors=ifra_desc.get(r["CID"], []))
-    for r in _rows("corpus/pyrfume_molecules.csv", settings):
+            e.add(IFRA_MOLECULES_FILE, name=r["name"], descriptors=ifra_desc.get(r["CID"], []))
+    for r in read_rows(PYRFUME_CORPUS_FILE, settings):
         if (e := entry(r["IsomericSMILES"])) is not None:
-            e.add("corpus/pyrfume_molecules.csv", name=r["name"])
+            e.add(PYRFUME_CORPUS_FILE, name=r["name"])

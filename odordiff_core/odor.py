@@ -8,19 +8,21 @@ uncertainty the members' standard deviation (scaled by their 0.9 share). Calibra
 assumed: `odordiff evaluate predictor` prints the expected calibration error and the Brier score on
 held-out folds (see MODEL_CARD.md). A cross-validation-bagged ensemble with temperature scaling did worse
 on the same folds (each member sees 80% of the data; fitted temperature 1.03).
+
+This module loads and predicts only: training and saving are in `odordiff_core/train/predictor.py`, the
+cross-validation in `odordiff_core/eval/predictor.py` (neither is imported at runtime).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import nn
 
 from . import features
@@ -66,46 +68,13 @@ class MLP(nn.Module):
         return self.net(x)  # (B, n_labels) logits
 
 
-def _standardizer(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Returns (mean, std) that leave fingerprint columns unchanged and standardise descriptors."""
-    mu = np.zeros(X.shape[1], np.float32)
-    sd = np.ones(X.shape[1], np.float32)
-    mu[features.N_FINGERPRINT:] = X[:, features.N_FINGERPRINT:].mean(0)
-    sd[features.N_FINGERPRINT:] = X[:, features.N_FINGERPRINT:].std(0) + 1e-3
-    return mu, sd
-
-
-def _scale(X: np.ndarray, mu: np.ndarray, sd: np.ndarray) -> torch.Tensor:
+def scale_features(X: np.ndarray, mu: np.ndarray, sd: np.ndarray) -> torch.Tensor:
     """Returns X with the descriptor columns standardised and clipped to ±6 (fingerprint columns as they are)."""
     n = features.N_FINGERPRINT
     out = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).clone()
     d = torch.from_numpy((X[:, n:] - mu[n:]) / sd[n:]).clamp_(-6.0, 6.0)
     out[:, n:] = d
     return out
-
-
-def train_member(X: np.ndarray, Y: np.ndarray, cfg: PredictorConfig, seed: int) -> MLP:
-    """Returns one MLP trained with BCE on scaled features X (N, F) and 0/1 labels Y (N, L)."""
-    gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)  # weight init; training is single-process and not shared with sessions
-    net = MLP(X.shape[1], Y.shape[1], cfg)
-    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)  # fused: 5x faster step
-    Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
-    n = len(Xt)
-    steps = cfg.epochs * ((n + cfg.batch_size - 1) // cfg.batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps)
-    net.train()
-    for _ in range(cfg.epochs):
-        perm = torch.randperm(n, generator=gen)
-        for i in range(0, n, cfg.batch_size):
-            idx = perm[i:i + cfg.batch_size]
-            loss = nn.functional.binary_cross_entropy_with_logits(net(Xt[idx]), Yt[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-    net.eval()
-    return net
 
 
 @dataclass(frozen=True)
@@ -138,6 +107,8 @@ class Neighbours:
 
 @dataclass(frozen=True)
 class TrainedEnsemble:
+    """What predicts: the members and feature statistics (from the weights, or fresh from train.predictor)."""
+
     members: tuple[MLP, ...]
     mu: np.ndarray  # (F,) feature means (0 for fingerprint columns)
     sd: np.ndarray  # (F,) feature stds (1 for fingerprint columns)
@@ -145,18 +116,9 @@ class TrainedEnsemble:
     knn_weight: float
 
 
-def train_ensemble(X: np.ndarray, Y: np.ndarray, cfg: PredictorConfig) -> TrainedEnsemble:
-    """Trains cfg.members MLPs with different seeds on raw features X (N, F) and labels Y (N, L)."""
-    mu, sd = _standardizer(X)
-    Xs = _scale(X, mu, sd).numpy()
-    members = tuple(train_member(Xs, Y, cfg, seed=cfg.seed * 1000 + k) for k in range(cfg.members))
-    neighbours = Neighbours.from_counts(features.atom_pair_counts_from(X), Y, cfg)
-    return TrainedEnsemble(members, mu, sd, neighbours, cfg.knn_weight)
-
-
 def ensemble_proba(ens: TrainedEnsemble, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Returns (blended probability, spread of the MLP members scaled by their blend weight), each (N, L)."""
-    x = _scale(X, ens.mu, ens.sd)
+    x = scale_features(X, ens.mu, ens.sd)
     with torch.inference_mode(), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
         xs = x.to_sparse_csr()  # ~4% of the inputs are non-zero: the first layer is 2.5x faster sparse
@@ -168,7 +130,7 @@ def ensemble_proba(ens: TrainedEnsemble, X: np.ndarray) -> tuple[np.ndarray, np.
 
 def _logits(m: MLP, xs: torch.Tensor) -> torch.Tensor:
     """Inference forward of an eval-mode MLP on a sparse CSR input (dropouts are identities in eval)."""
-    first, last = m.net[1], m.net[4]
+    first, last = cast(nn.Linear, m.net[1]), cast(nn.Linear, m.net[4])
     return last(torch.addmm(first.bias, xs, first.weight.T).relu_())
 
 
@@ -196,30 +158,6 @@ class OdorPredictor:
         p, s = self.predict_with_std(mols)
         return [OdorProfile(self.labels, tuple(map(float, pi)), tuple(map(float, si)), self.version)
                 for pi, si in zip(p, s)]
-
-
-def save_predictor(ens: TrainedEnsemble, labels: Sequence[str], cfg: PredictorConfig, out_dir: Path,
-                   meta: dict) -> str:
-    """Writes weights.safetensors (fp16 member weights) + config.json; returns the model version."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tensors = {"mu": torch.from_numpy(ens.mu), "sd": torch.from_numpy(ens.sd)}
-    for k, m in enumerate(ens.members):
-        for name, t in m.state_dict().items():
-            tensors[f"m{k}.{name}"] = t.detach().to(torch.float16).contiguous()  # fp16 halves the file
-    path = out_dir / "weights.safetensors"
-    save_file(tensors, str(path))
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-    version = f"predictor-1+{digest}"
-    config = {
-        "version": version,
-        "features": features.FEATURES_VERSION,
-        "n_features": int(ens.mu.shape[0]),
-        "labels": list(labels),
-        "config": asdict(cfg),
-        **meta,
-    }
-    (out_dir / "config.json").write_text(json.dumps(config, indent=1) + "\n")
-    return version
 
 
 def load_predictor(settings: Settings) -> OdorPredictor:

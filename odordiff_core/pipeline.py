@@ -1,10 +1,16 @@
 """Prompt -> ranked novel candidate molecules: the one entry point the CLI and the app use for generation.
 
-prompt -> interpreter weights over the 138 GS-LF labels -> sample k*n SELFIES with the diffusion model ->
-decode, canonicalise, de-duplicate -> drop known molecules (novelty test: connectivity key in any data file),
-molecules the safety screen blocks and those outside the request's filters -> score each (odor match of the
-predictor's probabilities against the targets) -> rank -> at most n. The list is never padded: when fewer
-than n survive, `message` says where the others went.
+`Pipeline.generate(req)` runs four public stages, each returning a frozen record; the evaluation
+(`odordiff_core.eval.generator`) calls the same stages:
+
+1. `plan(req) -> Plan`: validate the request, read the prompt (interpreter weights over the 138 GS-LF labels),
+   build the target and excluded label vectors and, for "more like this" / edit, the start and the constraint.
+2. `sample(plan) -> list[str | None]`: draw k*n SELFIES with the diffusion model, decode and canonicalise.
+3. `screen(plan, raw) -> Screened`: de-duplicate, drop known molecules (novelty test: connectivity key in any
+   data file), molecules the safety screen blocks and those outside the request's filters.
+4. `rank(plan, screened) -> GenerationResult`: score each (odor match of the predictor's probabilities
+   against the targets), rank, keep at most n. The list is never padded: when fewer than n survive,
+   `message` says where the others went.
 """
 from __future__ import annotations
 
@@ -14,42 +20,43 @@ from typing import Any
 import numpy as np
 import torch
 
-from .chem import canonical_smiles, parse_smiles, to_mol
-from .config import Settings
+from .chem import Mol, canonical_smiles, parse_smiles, to_mol
+from .config import GENERATION, Settings
 from .errors import InvalidInput, ModelNotFound
 from .generator import Generator, condition_vector, load_generator
 from .known import NearestKnown
 from .properties import Properties, compute_properties
-from .report import MoleculeReport, Reporter, load_reporter
-from .safety import Flag, SafetyReport
-from .sampler import SamplerConfig, fix_tokens, sample
-from .text import Interpretation, load_interpreter
+from .report import Reporter, load_reporter
+from .safety import SafetyReport
+from .sampler import Constraint, SamplerConfig, fix_tokens, sample
+from .text import Interpretation, Interpreter, load_interpreter
 from .tokens import MASK_ID, decode_smiles, scaffold_template, to_selfies
-from .types import OdorProfile
-
-OVERSAMPLE = 4  # k: molecules sampled per candidate returned (GenMol/issue: k ~ 4)
-MAX_N = 64  # most candidates one request may ask for
-SAMPLER = SamplerConfig(steps=16, guidance=2.0)  # steps: CPU latency budget (p50 <= 2 s goal); see model card
+from .types import Note, OdorProfile, Verdict
 
 
 @dataclass(frozen=True)
 class GenerateRequest:
     prompt: str
-    n: int = 16
-    seed: int = 0
-    guidance: float = 2.0  # classifier-free guidance scale: 0 unconditional, 1 conditional, >1 stronger
+    n: int = GENERATION.n  # 1..GENERATION.max_n
+    seed: int = GENERATION.seed
+    guidance: float = GENERATION.guidance  # classifier-free guidance scale: 0 unconditional, 1 conditional, >1 stronger
     weights: dict[str, float] | None = None  # edited label weights; override the interpretation's
-    note: str | None = None  # "top" | "heart" | "base": keep candidates whose estimated note matches
+    note: str | None = None  # a Note value ("top" | "heart" | "base"): keep candidates whose estimated note matches
     mw_range: tuple[float, float] | None = None  # keep candidates with MW inside (g/mol)
     hide_caution: bool = False  # also drop candidates the safety screen marks "caution"
     keep_scaffold_of: str | None = None  # SMILES: "more like this", keep its ring scaffold, regenerate the rest
     edit_of: str | None = None  # SMILES: re-mask edit_strength of its tokens and denoise toward the prompt
-    edit_strength: float = 0.5  # share of the edited molecule's tokens re-masked (0..1)
+    edit_strength: float = GENERATION.edit_strength  # share of the edited molecule's tokens re-masked (0..1)
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d["mw_range"] = list(self.mw_range) if self.mw_range else None
         return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> GenerateRequest:
+        """Returns the request `to_json` wrote (JSON has a list for mw_range, the request a tuple)."""
+        return cls(**{**d, "mw_range": tuple(d["mw_range"]) if d.get("mw_range") else None})
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,23 @@ class Candidate:
     properties: Properties | None
     seed: int  # the request's seed: re-running the request reproduces this candidate
     model_version: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rank": self.rank, "smiles": self.smiles, "odor_match": self.odor_match,
+                "top_descriptors": list(self.top_descriptors), "odor": self.odor.to_json(), "novel": self.novel,
+                "nearest": self.nearest.to_json() if self.nearest else None, "safety": self.safety.to_json(),
+                "properties": self.properties.to_json() if self.properties else None, "seed": self.seed,
+                "model_version": self.model_version}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Candidate:
+        """Returns the candidate `to_json` wrote; each part is rebuilt by its own type's from_json."""
+        return cls(rank=d["rank"], smiles=d["smiles"], odor_match=d["odor_match"],
+                   top_descriptors=tuple(d["top_descriptors"]), odor=OdorProfile.from_json(d["odor"]),
+                   novel=d["novel"], nearest=NearestKnown.from_json(d["nearest"]) if d["nearest"] else None,
+                   safety=SafetyReport.from_json(d["safety"]),
+                   properties=Properties.from_json(d["properties"]) if d["properties"] is not None else None,
+                   seed=d["seed"], model_version=d["model_version"])
 
 
 @dataclass(frozen=True)
@@ -85,51 +109,54 @@ class GenerationResult:
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["request"] = self.request.to_json()
         d["interpretation"] = self.interpretation.to_json() if self.interpretation else None
-        d["candidates"] = [_candidate_json(c) for c in self.candidates]
+        d["candidates"] = [c.to_json() for c in self.candidates]
         return d
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "GenerationResult":
-        req = dict(d["request"])
-        req["mw_range"] = tuple(req["mw_range"]) if req.get("mw_range") else None
+    def from_json(cls, d: dict[str, Any]) -> GenerationResult:
         it = d.get("interpretation")
-        interp = None
-        if it is not None:
-            interp = Interpretation(prompt=it["prompt"], weights=dict(it["weights"]), excluded=tuple(it["excluded"]),
-                                    note=it["note"], unmapped=tuple(it["unmapped"]),
-                                    approximations={k: tuple(v) for k, v in it["approximations"].items()},
-                                    truncated_chars=it["truncated_chars"], model_version=it["model_version"],
-                                    message=it.get("message"))
         rest = {k: v for k, v in d.items() if k not in ("request", "interpretation", "candidates")}
-        return cls(request=GenerateRequest(**req), interpretation=interp,
-                   candidates=tuple(_candidate_from_json(c) for c in d["candidates"]), **rest)
+        return cls(request=GenerateRequest.from_json(d["request"]),
+                   interpretation=Interpretation.from_json(it) if it is not None else None,
+                   candidates=tuple(Candidate.from_json(c) for c in d["candidates"]), **rest)
 
 
-def _candidate_json(c: Candidate) -> dict[str, Any]:
-    return {"rank": c.rank, "smiles": c.smiles, "odor_match": c.odor_match, "top_descriptors": list(c.top_descriptors),
-            "odor": {"labels": list(c.odor.labels), "probs": list(c.odor.probs), "std": list(c.odor.std),
-                     "model_version": c.odor.model_version},
-            "novel": c.novel, "nearest": asdict(c.nearest) if c.nearest else None, "safety": c.safety.to_json(),
-            "properties": c.properties.to_json() if c.properties else None, "seed": c.seed,
-            "model_version": c.model_version}
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """What one request will sample: `plan()`'s output, the input of `sample`, `screen` and `rank`."""
+
+    request: GenerateRequest
+    interpretation: Interpretation | None  # None when the request gave weights and no prompt
+    target: np.ndarray  # (138,) float32 target weight per label
+    excluded: np.ndarray  # (138,) bool: labels the prompt negates (penalised by the odor match)
+    n_samples: int  # strings to sample (oversample * n); 0 when no descriptor was read: nothing is sampled
+    init: torch.Tensor | None  # (n_samples, L) start ids, MASK where to generate; None = all MASK
+    constraint: Constraint | None  # applied after every sampler step ("more like this" scaffold tokens)
+    notice: str | None  # told to the user whatever survives: why nothing is sampled, or a scaffold not held
+    model_version: str
 
 
-def _candidate_from_json(d: dict[str, Any]) -> Candidate:
-    o = d["odor"]
-    nearest = d["nearest"]
-    props = d["properties"]
-    if props is not None and props.get("substantivity_h_range") is not None:
-        props = {**props, "substantivity_h_range": tuple(props["substantivity_h_range"])}
-    s = d["safety"]
-    return Candidate(
-        rank=d["rank"], smiles=d["smiles"], odor_match=d["odor_match"], top_descriptors=tuple(d["top_descriptors"]),
-        odor=OdorProfile(tuple(o["labels"]), tuple(o["probs"]), tuple(o["std"]), o["model_version"]),
-        novel=d["novel"],
-        nearest=NearestKnown(nearest["smiles"], nearest["name"], nearest["similarity"], tuple(nearest["descriptors"]))
-        if nearest else None,
-        safety=SafetyReport(s["verdict"], tuple(Flag(**f) for f in s["flags"]), s["version"]),
-        properties=Properties(**props) if props is not None else None,
-        seed=d["seed"], model_version=d["model_version"])
+@dataclass(frozen=True)
+class Kept:
+    """A sampled molecule that passed the screen: novel, not blocked, inside the request's filters."""
+
+    smiles: str  # canonical SMILES
+    mol: Mol
+    safety: SafetyReport
+    properties: Properties | None  # computed here only when a note / MW filter needed them; None = not yet
+
+
+@dataclass(frozen=True)
+class Screened:
+    """`screen()`'s output: the counts of each stage's survivors and the molecules left to rank."""
+
+    n_sampled: int  # strings sampled
+    n_valid: int  # decoded to an RDKit molecule
+    n_unique: int  # distinct canonical SMILES among the valid
+    n_novel: int  # unique molecules not in any data file
+    n_blocked: int  # novel molecules the safety screen blocked
+    n_filtered: int  # novel, unblocked molecules dropped by note / MW / caution filters
+    kept: tuple[Kept, ...]  # in sampling order
 
 
 def odor_match(probs: np.ndarray, target: np.ndarray, excluded: np.ndarray) -> np.ndarray:
@@ -146,10 +173,10 @@ class Pipeline:
     """Loaded generator + interpreter + scoring models. Read-only after load; share one per process."""
 
     generator: Generator
-    interpreter: Any  # text.Interpreter
+    interpreter: Interpreter
     reporter: Reporter  # predictor, safety screen, property models, known-odorant index
-    sampler: SamplerConfig = SAMPLER
-    oversample: int = OVERSAMPLE
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)  # steps; its guidance is the evaluation's default
+    oversample: int = GENERATION.oversample  # k: molecules sampled per candidate returned
     labels: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -166,10 +193,6 @@ class Pipeline:
         """Returns the interpreter's reading of the prompt (raises InvalidInput on an empty prompt)."""
         return self.interpreter.interpret(prompt)
 
-    def analyze(self, smiles: str) -> MoleculeReport:
-        """Returns the full report of one molecule (an unparsable SMILES gives a report with `error`)."""
-        return self.reporter.report_smiles(smiles)
-
     def target_vector(self, weights: dict[str, float]) -> np.ndarray:
         """Returns the (138,) weight vector of a {label: weight} dict; raises InvalidInput on an unknown label."""
         w = np.zeros(len(self.labels), np.float32)
@@ -182,7 +205,7 @@ class Pipeline:
         return w
 
     def sample_smiles(self, target: np.ndarray, n: int, seed: int, guidance: float, *,
-                      init: torch.Tensor | None = None, constraint=None) -> list[str | None]:
+                      init: torch.Tensor | None = None, constraint: Constraint | None = None) -> list[str | None]:
         """Returns n decoded canonical SMILES (None where a sample does not decode) for a target vector."""
         g = self.generator
         cond = torch.from_numpy(condition_vector(target))
@@ -190,7 +213,7 @@ class Pipeline:
         x = sample(g.model, cond, n, cfg, g.schedule, seed=seed, init=init, constraint=constraint)
         return [decode_smiles(g.vocab.decode(row.tolist())) for row in x]
 
-    def _start(self, req: GenerateRequest, m: int) -> tuple[torch.Tensor | None, Any, str | None]:
+    def _start(self, req: GenerateRequest, m: int) -> tuple[torch.Tensor | None, Constraint | None, str | None]:
         """Returns (init, constraint, problem) for "more like this" / edit requests."""
         g = self.generator
         L = g.model.cfg.max_len
@@ -206,31 +229,29 @@ class Pipeline:
             if not 0.0 < req.edit_strength <= 1.0:
                 raise InvalidInput(f"edit_strength must be in (0, 1], got {req.edit_strength}.")
             sf_str = to_selfies(canonical_smiles(parse_smiles(req.edit_of)))
-            ids = g.vocab.encode(sf_str, L) if sf_str else None
-            if ids is None:
+            edit_ids = g.vocab.encode(sf_str, L) if sf_str else None
+            if edit_ids is None:
                 raise InvalidInput(f"{req.edit_of} cannot be written in this model's {L}-token SELFIES vocabulary; "
                                    f"pick a smaller molecule to edit.")
-            base = torch.tensor(ids)[None].repeat(m, 1)  # (m, L)
+            base = torch.tensor(edit_ids)[None].repeat(m, 1)  # (m, L)
             gen = torch.Generator("cpu").manual_seed(req.seed + 7919)
             remask = torch.rand(base.shape, generator=gen) < req.edit_strength
             return torch.where(remask, torch.full_like(base, MASK_ID), base), None, None
         return None, None, None
 
-    def generate(self, req: GenerateRequest) -> GenerationResult:
-        """Returns up to req.n ranked, novel, unblocked candidates. Same request + model => same result.
+    def plan(self, req: GenerateRequest) -> Plan:
+        """Returns what the request will sample: targets, exclusions, sample count, start and constraint.
 
-        Raises InvalidInput for n outside 1..64, a negative guidance, an empty prompt without weights,
-        unknown labels in weights, or an unparsable SMILES in keep_scaffold_of / edit_of.
+        Raises InvalidInput for n outside 1..64, a guidance outside 0..10, an unknown note, an empty prompt
+        without weights, unknown labels in weights, or an unparsable SMILES in keep_scaffold_of / edit_of.
+        A request from which no descriptor can be read is not an error: its plan samples nothing.
         """
-        return self._generate(req)
-
-    def _generate(self, req: GenerateRequest, raw: list[str | None] | None = None) -> GenerationResult:
-        """generate(), optionally on samples already drawn for this request (the evaluation reuses them)."""
-        if not 1 <= req.n <= MAX_N:
-            raise InvalidInput(f"n must be between 1 and {MAX_N}, got {req.n}.")
-        if not 0.0 <= req.guidance <= 10.0:
-            raise InvalidInput(f"guidance must be between 0 and 10, got {req.guidance}.")
-        if req.note not in (None, "top", "heart", "base"):
+        if not 1 <= req.n <= GENERATION.max_n:
+            raise InvalidInput(f"n must be between 1 and {GENERATION.max_n}, got {req.n}.")
+        if not GENERATION.guidance_min <= req.guidance <= GENERATION.guidance_max:
+            raise InvalidInput(f"guidance must be between {GENERATION.guidance_min:g} and {GENERATION.guidance_max:g}, "
+                               f"got {req.guidance}.")
+        if req.note is not None and req.note not in tuple(Note):
             raise InvalidInput(f"note must be top, heart or base, got {req.note!r}.")
         interp = self.interpret(req.prompt) if (req.prompt.strip() or req.weights is None) else None
         weights = req.weights if req.weights is not None else (interp.weights if interp else {})
@@ -239,57 +260,88 @@ class Pipeline:
         for lab in (interp.excluded if interp else ()):
             if lab in self.labels:
                 excluded[self.labels.index(lab)] = True
-        version = self.model_version
         if target.sum() <= 0:
             why = (interp.message if interp and interp.message else
                    "No odor descriptor could be read from the prompt; name smells (e.g. citrus, woody, rose) or set weights.")
-            return GenerationResult(req, interp, (), 0, 0, 0, 0, 0, why, version)
-
+            return Plan(req, interp, target, excluded, 0, None, None, why, self.model_version)
         m = self.oversample * req.n
         init, constraint, problem = self._start(req, m)
-        if raw is None:
-            raw = self.sample_smiles(target, m, req.seed, req.guidance, init=init, constraint=constraint)
+        return Plan(req, interp, target, excluded, m, init, constraint, problem, self.model_version)
+
+    def sample(self, plan: Plan) -> list[str | None]:
+        """Returns plan.n_samples decoded canonical SMILES (None where a sample does not decode), in draw order."""
+        if plan.n_samples == 0:
+            return []
+        req = plan.request
+        return self.sample_smiles(plan.target, plan.n_samples, req.seed, req.guidance, init=plan.init,
+                                  constraint=plan.constraint)
+
+    def screen(self, plan: Plan, raw: list[str | None]) -> Screened:
+        """Returns the molecules of `raw` that are valid, unique, novel, not blocked and inside the filters.
+
+        Properties are computed only when a note / MW filter needs them (rank() computes the rest).
+        """
+        req = plan.request
         valid = [s for s in raw if s is not None]
         unique = list(dict.fromkeys(valid))
         mols = [to_mol(s) for s in unique]
         known = self.reporter.known
         novel = [(s, mol) for s, mol in zip(unique, mols) if mol is not None and not known.is_known(mol)]
-        screen = self.reporter.screen
-        kept, n_blocked, n_filtered = [], 0, 0
+        kept: list[Kept] = []
+        n_blocked, n_filtered = 0, 0
         for s, mol in novel:
-            rep = screen.screen(mol)
-            if rep.verdict == "blocked":
+            rep = self.reporter.screen.screen(mol)
+            if rep.verdict == Verdict.BLOCKED:
                 n_blocked += 1
                 continue
             props = compute_properties(mol, self.reporter.prop_models) if (req.note or req.mw_range) else None
-            if ((req.hide_caution and rep.verdict in ("caution", "not screened"))
+            if ((req.hide_caution and rep.verdict in (Verdict.CAUTION, Verdict.NOT_SCREENED))
                     or (req.note and props is not None and props.note != req.note)
                     or (req.mw_range and props is not None and not req.mw_range[0] <= props.mw <= req.mw_range[1])):
                 n_filtered += 1
                 continue
-            kept.append((s, mol, rep, props))
+            kept.append(Kept(s, mol, rep, props))
+        return Screened(len(raw), len(valid), len(unique), len(novel), n_blocked, n_filtered, tuple(kept))
+
+    def rank(self, plan: Plan, screened: Screened) -> GenerationResult:
+        """Returns the result: the kept molecules scored by odor match against the plan's targets, best n first."""
+        req = plan.request
         cands: list[Candidate] = []
-        if kept:
-            probs, std = self.reporter.predictor.predict_with_std([k[1] for k in kept])
-            match = odor_match(probs, target, excluded)
-            order = sorted(range(len(kept)), key=lambda i: (-round(float(match[i]), 6), i))[: req.n]
+        if screened.kept:
+            predictor = self.reporter.predictor
+            probs, std = predictor.predict_with_std([k.mol for k in screened.kept])
+            match = odor_match(probs, plan.target, plan.excluded)
+            order = sorted(range(len(screened.kept)), key=lambda i: (-round(float(match[i]), 6), i))[: req.n]
             for rank, i in enumerate(order, 1):
-                s, mol, rep, props = kept[i]
+                k = screened.kept[i]
                 prof = OdorProfile(self.labels, tuple(map(float, probs[i])), tuple(map(float, std[i])),
-                                   self.reporter.predictor.version)
+                                   predictor.version)
                 cands.append(Candidate(
-                    rank=rank, smiles=s, odor_match=float(match[i]), top_descriptors=tuple(l for l, _ in prof.top(5)),
-                    odor=prof, novel=True, nearest=known.nearest(mol), safety=rep,
-                    properties=props if props is not None else compute_properties(mol, self.reporter.prop_models),
-                    seed=req.seed, model_version=version))
-        message = problem
-        if len(cands) < req.n:
-            why = (f"Only {len(cands)} of {req.n} candidates: sampled {m}, {len(valid)} valid, {len(unique)} unique, "
-                   f"{len(unique) - len(novel)} already known (left out), {n_blocked} blocked by the safety screen, "
-                   f"{n_filtered} outside the note/MW/caution filters. Try another seed or a lower guidance.")
-            message = f"{problem} {why}" if problem else why
-        return GenerationResult(req, interp, tuple(cands), m, len(valid), len(unique), len(novel), n_blocked, message,
-                                version, n_filtered)
+                    rank=rank, smiles=k.smiles, odor_match=float(match[i]),
+                    top_descriptors=tuple(lab for lab, _ in prof.top(5)), odor=prof, novel=True,
+                    nearest=self.reporter.known.nearest(k.mol), safety=k.safety,
+                    properties=k.properties if k.properties is not None
+                    else compute_properties(k.mol, self.reporter.prop_models),
+                    seed=req.seed, model_version=plan.model_version))
+        message = plan.notice
+        if plan.n_samples and len(cands) < req.n:
+            s = screened
+            why = (f"Only {len(cands)} of {req.n} candidates: sampled {s.n_sampled}, {s.n_valid} valid, "
+                   f"{s.n_unique} unique, {s.n_unique - s.n_novel} already known (left out), {s.n_blocked} blocked by "
+                   f"the safety screen, {s.n_filtered} outside the note/MW/caution filters. Try another seed or a "
+                   f"lower guidance.")
+            message = f"{message} {why}" if message else why
+        return GenerationResult(req, plan.interpretation, tuple(cands), screened.n_sampled, screened.n_valid,
+                                screened.n_unique, screened.n_novel, screened.n_blocked, message, plan.model_version,
+                                screened.n_filtered)
+
+    def generate(self, req: GenerateRequest) -> GenerationResult:
+        """Returns up to req.n ranked, novel, unblocked candidates. Same request + model => same result.
+
+        rank(screen(sample(plan))); raises InvalidInput as `plan` does.
+        """
+        plan = self.plan(req)
+        return self.rank(plan, self.screen(plan, self.sample(plan)))
 
 
 def load_pipeline(settings: Settings, *, reporter: Reporter | None = None) -> Pipeline:

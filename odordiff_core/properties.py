@@ -7,12 +7,14 @@
   measured by `odordiff evaluate properties` on a literature table (stored with the weights).
 - Note: top / heart / base from the boiling point (thresholds below).
 - Substantivity: ridge regression on log(hours) of GoodScents "Substantivity (Hours)" on blotter, an
-  ensemble of bootstrap fits stored as safetensors (`odordiff train properties`).
+  ensemble of bootstrap fits stored as safetensors, fitted by `odordiff_core/train/properties.py`
+  (`odordiff train properties`) and measured by `odordiff_core/eval/properties.py`; this module only loads it.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 from rdkit import Chem
@@ -22,6 +24,7 @@ from rdkit.Contrib.SA_Score import sascorer
 from .chem import Mol
 from .config import Settings
 from .errors import ModelNotFound
+from .types import Note
 
 # Thresholds on the *estimated* boiling point. On GoodScents substantivity (`odordiff evaluate properties`) they
 # split median blotter life into ~8 h (top), ~64 h (heart), ~270 h (base). Estimate error is ~16 C (MAE), so
@@ -30,6 +33,7 @@ TOP_MAX_BP_C = 210.0  # below: top note (ethyl butyrate, limonene)
 BASE_MIN_BP_C = 280.0  # at or above: base note (benzyl benzoate, hexyl cinnamal)
 SA_EASY_MAX, SA_HARD_MIN = 3.5, 6.0  # SA score bands: <= 3.5 easy, >= 6 hard, between: moderate
 MODEL_DIR = "properties"
+FEATURES_VERSION = "bp,mw,logp,tpsa,hbd,hba,rotb,rings,arom,fsp3,heavy,nO/1"  # substantivity_features(), in order
 
 # Joback Tb increments (K), Joback & Reid, Chem. Eng. Commun. 57 (1987) 233, Table: "Tb".
 JOBACK_TB: dict[str, float] = {
@@ -62,13 +66,24 @@ class Properties:
     sa_class: str | None  # "easy" | "moderate" | "hard"
     boiling_point_c: float | None  # Joback + Stein-Brown estimate, deg C at 1 atm
     boiling_point_c_err: float | None  # typical absolute error of that estimate (deg C, measured)
-    note: str | None  # "top" | "heart" | "base", from the boiling point
+    note: Note | None  # from the boiling point
     substantivity_h: float | None  # predicted hours on blotter (geometric mean of the ensemble)
     substantivity_h_std: float | None  # spread in hours: ensemble + cross-validated residual (log space, converted)
     substantivity_h_range: tuple[float, float] | None  # ~68% interval in hours (exp(mu +- sigma))
 
-    def to_json(self) -> dict:
-        return asdict(self)
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["note"] = str(self.note) if self.note is not None else None
+        rng = self.substantivity_h_range
+        d["substantivity_h_range"] = list(rng) if rng is not None else None
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Properties:
+        """Returns the properties `to_json` wrote (JSON has lists, not tuples; the note is a Note again)."""
+        rng = d["substantivity_h_range"]
+        return cls(**{**d, "note": Note(d["note"]) if d["note"] is not None else None,
+                      "substantivity_h_range": tuple(rng) if rng is not None else None})
 
 
 @dataclass(frozen=True)
@@ -159,11 +174,11 @@ def boiling_point_c(mol: Mol) -> float | None:
     return tb - 273.15
 
 
-def note_from_bp(bp_c: float | None) -> str | None:
-    """Returns "top" / "heart" / "base" from a boiling point in deg C (thresholds TOP_MAX_BP_C, BASE_MIN_BP_C)."""
+def note_from_bp(bp_c: float | None) -> Note | None:
+    """Returns the note of a boiling point in deg C (thresholds TOP_MAX_BP_C, BASE_MIN_BP_C), None without one."""
     if bp_c is None:
         return None
-    return "top" if bp_c < TOP_MAX_BP_C else "base" if bp_c >= BASE_MIN_BP_C else "heart"
+    return Note.TOP if bp_c < TOP_MAX_BP_C else Note.BASE if bp_c >= BASE_MIN_BP_C else Note.HEART
 
 
 def substantivity_features(mol: Mol) -> np.ndarray | None:
@@ -176,8 +191,8 @@ def _features(mol: Mol, bp: float | None) -> np.ndarray | None:
     if bp is None:
         return None
     return np.array([
-        bp, Descriptors.MolWt(mol), Crippen.MolLogP(mol), rdMolDescriptors.CalcTPSA(mol),
-        Lipinski.NumHDonors(mol), Lipinski.NumHAcceptors(mol), rdMolDescriptors.CalcNumRotatableBonds(mol),
+        bp, Descriptors.MolWt(mol), Crippen.MolLogP(mol), rdMolDescriptors.CalcTPSA(mol),  # type: ignore[attr-defined]  # rdkit-stubs lack it
+        Lipinski.NumHDonors(mol), Lipinski.NumHAcceptors(mol), rdMolDescriptors.CalcNumRotatableBonds(mol),  # type: ignore[attr-defined]  # rdkit-stubs lack it
         rdMolDescriptors.CalcNumRings(mol), rdMolDescriptors.CalcNumAromaticRings(mol),
         rdMolDescriptors.CalcFractionCSP3(mol), mol.GetNumHeavyAtoms(),
         sum(a.GetAtomicNum() == 8 for a in mol.GetAtoms()),
@@ -215,8 +230,8 @@ def compute_properties(mol: Mol, models: PropertyModels | None) -> Properties:
         std = float(min(hours * np.sqrt(np.expm1(sigma**2)), cap))  # lognormal std around the median
         interval = (float(min(np.exp(mu[0] - sigma), cap)), float(min(np.exp(mu[0] + sigma), cap)))
     return Properties(
-        mw=Descriptors.MolWt(mol), clogp=Crippen.MolLogP(mol), tpsa=rdMolDescriptors.CalcTPSA(mol),
-        hbd=Lipinski.NumHDonors(mol), hba=Lipinski.NumHAcceptors(mol),
+        mw=Descriptors.MolWt(mol), clogp=Crippen.MolLogP(mol), tpsa=rdMolDescriptors.CalcTPSA(mol),  # type: ignore[attr-defined]  # rdkit-stubs lack it
+        hbd=Lipinski.NumHDonors(mol), hba=Lipinski.NumHAcceptors(mol),  # type: ignore[attr-defined]  # rdkit-stubs lack it
         rotatable_bonds=rdMolDescriptors.CalcNumRotatableBonds(mol), heavy_atoms=mol.GetNumHeavyAtoms(),
         sa_score=sa, sa_class=sa_class, boiling_point_c=bp,
         boiling_point_c_err=models.bp_error_c if (models is not None and bp is not None) else None,
@@ -243,86 +258,3 @@ def load_property_models(settings: Settings) -> PropertyModels:
     return PropertyModels(coef=t["coef"], intercept=t["intercept"], mean=t["mean"], scale=t["scale"],
                           residual_sigma=float(cfg["residual_sigma"]), max_hours=float(cfg["max_hours"]),
                           bp_error_c=cfg.get("bp_mae_c"), version=cfg["version"])
-
-
-FEATURES_VERSION = "bp,mw,logp,tpsa,hbd,hba,rotb,rings,arom,fsp3,heavy,nO/1"
-
-
-def load_substantivity_table(settings: Settings) -> tuple[list[Mol], np.ndarray, list[str]]:
-    """Returns (mols, hours, names): GoodScents substantivity joined to structures, one row per connectivity key.
-
-    Join: data_rw_odor TGSC ID -> CID (data_rw_opl, else stimuli) -> SMILES (goodscents/molecules). Rows sharing
-    a connectivity key (duplicate TGSC entries, stereoisomers) are merged to their median hours.
-    """
-    import csv
-
-    from .chem import connectivity_key, to_mol
-    from .data import data_path
-
-    def rows(name: str) -> list[dict[str, str]]:
-        with open(data_path(name, settings), newline="", encoding="utf-8") as fh:
-            return list(csv.DictReader(fh))
-
-    gs = "odor/goodscents/"
-    cid: dict[str, str] = {}
-    for r in rows(gs + "stimuli.csv"):
-        cid.setdefault(r["TGSC ID"], r["CID"])
-    for r in rows(gs + "data_rw_opl.csv"):
-        if r["CID"]:
-            cid[r["TGSC ID"]] = r["CID"].split(".")[0]  # opl first: it is the page's own record
-    smiles = {r["CID"]: (r["IsomericSMILES"], r["name"]) for r in rows(gs + "molecules.csv")}
-    grouped: dict[str, tuple[Mol, str, list[float]]] = {}
-    for r in rows(gs + "data_rw_odor.csv"):
-        hours, c = r["Substantivity (Hours)"], cid.get(r["TGSC ID"])
-        if not hours or c not in smiles:
-            continue
-        mol = to_mol(smiles[c][0])
-        if mol is None:
-            continue
-        key = connectivity_key(mol)
-        grouped.setdefault(key, (mol, smiles[c][1], []))[2].append(float(hours))
-    mols = [m for m, _, _ in grouped.values()]
-    return mols, np.array([np.median(h) for _, _, h in grouped.values()]), [n for _, n, _ in grouped.values()]
-
-
-def fit_substantivity(mols: list[Mol], hours: np.ndarray, *, seed: int = 0, n_models: int = 16,
-                      alpha: float = 1.0, folds: int = 5) -> tuple[PropertyModels, dict]:
-    """Returns the fitted ensemble and its cross-validated figures (log-hours ridge regression).
-
-    Figures: MAE in hours and in log(hours) for the model and for predicting the training median, Spearman rho,
-    on `folds`-fold CV over unique structures. Molecules without a boiling point (no Joback group) are dropped.
-    """
-    from scipy.stats import spearmanr
-    from sklearn.linear_model import Ridge
-    from sklearn.model_selection import KFold
-
-    feats = [substantivity_features(m) for m in mols]
-    keep = [i for i, f in enumerate(feats) if f is not None]
-    X = np.stack([feats[i] for i in keep])  # (N, F)
-    y = np.log(hours[keep])  # (N,)
-    rng = np.random.default_rng(seed)
-    pred, base = np.empty_like(y), np.empty_like(y)
-    for tr, te in KFold(folds, shuffle=True, random_state=seed).split(X):
-        mu, sd = X[tr].mean(0), X[tr].std(0) + 1e-9
-        pred[te] = Ridge(alpha=alpha).fit((X[tr] - mu) / sd, y[tr]).predict((X[te] - mu) / sd)
-        base[te] = np.median(y[tr])
-    cap = float(hours.max())
-    ph, bh, yh = np.minimum(np.exp(pred), cap), np.exp(base), np.exp(y)
-    figures = {
-        "n": int(len(y)), "n_dropped_no_bp": int(len(mols) - len(keep)), "folds": folds,
-        "mae_hours": float(np.abs(ph - yh).mean()), "mae_hours_median_baseline": float(np.abs(bh - yh).mean()),
-        "mae_log": float(np.abs(pred - y).mean()), "mae_log_median_baseline": float(np.abs(base - y).mean()),
-        "spearman": float(spearmanr(pred, y).statistic), "median_hours": float(np.median(yh)),
-    }
-    mu, sd = X.mean(0), X.std(0) + 1e-9
-    Z = (X - mu) / sd
-    coefs, icepts = [], []
-    for _ in range(n_models):
-        idx = rng.integers(0, len(y), len(y))  # bootstrap resample
-        r = Ridge(alpha=alpha).fit(Z[idx], y[idx])
-        coefs.append(r.coef_)
-        icepts.append(r.intercept_)
-    models = PropertyModels(coef=np.array(coefs), intercept=np.array(icepts), mean=mu, scale=sd,
-                            residual_sigma=float(np.std(pred - y)), max_hours=cap, bp_error_c=None,
-                            version="substantivity-1.0")
-    return models, figures

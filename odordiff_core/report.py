@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from .chem import Mol, canonical_smiles, parse_smiles
@@ -36,8 +36,8 @@ class MoleculeReport:
             "model_version": self.odor.model_version if self.odor else None,
             "safety": self.safety.to_json() if self.safety else None,
             "properties": self.properties.to_json() if self.properties else None,
-            "known": asdict(self.known) if self.known else None,
-            "nearest_known": asdict(self.nearest) if self.nearest else None,
+            "known": self.known.to_json() if self.known else None,
+            "nearest_known": self.nearest.to_json() if self.nearest else None,
             "error": self.error,
         }
 

@@ -12,23 +12,20 @@ Warnings are shown but do not raise the verdict. Any exception inside the rules 
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 from rdkit import Chem
 from rdkit.Chem.FilterCatalog import FilterCatalog, FilterCatalogParams
 
 from .chem import Mol, canonical_smiles, connectivity_key, morgan_fp, tanimoto_many, to_mol, without_rdkit_log
 from .config import Settings
+from .datasets import EU_ALLERGENS_FILE, IFRA_LIST_FILE, T3DB_FILE, read_rows
+from .types import FlagLevel, Verdict
 
 VERSION = "safety-1.0"
 ANALOGUE_MIN_SIMILARITY = 0.8  # Tanimoto (Morgan r2) at which an unlisted molecule counts as a close analogue
-IFRA_FILE = "safety/ifra_prohibited_restricted.csv"
-EU_FILE = "safety/eu_fragrance_allergens.csv"
-T3DB_FILE = "safety/t3db_molecules.csv"
-VERDICTS = ("blocked", "caution", "no known issue", "not screened")
 
 _ORGANIC = {1, 6, 7, 8, 9, 15, 16, 17, 35, 53}  # H C N O F P S Cl Br I
 _METALLOIDS = {5, 14, 32, 33, 51, 52, 84}  # B Si Ge As Sb Te Po
@@ -75,37 +72,42 @@ class Flag:
     """One reason a molecule is not cleared."""
 
     rule: str  # rule id, e.g. "ifra.prohibited", "alert.michael_enal"
-    level: str  # "block" | "caution" | "warning"
+    level: FlagLevel  # block and caution raise the verdict; warning is shown only
     reason: str  # plain language
     source: str  # file + row, or the SMARTS and its literature domain
 
     def to_json(self) -> dict[str, str]:
-        return {"rule": self.rule, "level": self.level, "reason": self.reason, "source": self.source}
+        return {"rule": self.rule, "level": str(self.level), "reason": self.reason, "source": self.source}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Flag:
+        """Returns the flag `to_json` wrote. Raises ValueError for a level that is not a FlagLevel."""
+        return cls(d["rule"], FlagLevel(d["level"]), d["reason"], d["source"])
 
 
 @dataclass(frozen=True, slots=True)
 class SafetyReport:
     """The screen's verdict on one molecule. Never means "safe": an unlisted molecule can still be hazardous."""
 
-    verdict: str  # "blocked" | "caution" | "no known issue" | "not screened"
+    verdict: Verdict
     flags: tuple[Flag, ...]
     version: str  # screen version + hash of the rule tables
 
-    def to_json(self) -> dict:
-        return {"verdict": self.verdict, "flags": [f.to_json() for f in self.flags], "version": self.version}
+    def to_json(self) -> dict[str, Any]:
+        return {"verdict": str(self.verdict), "flags": [f.to_json() for f in self.flags], "version": self.version}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> SafetyReport:
+        """Returns the report `to_json` wrote. Raises ValueError for a verdict that is not a Verdict."""
+        return cls(Verdict(d["verdict"]), tuple(Flag.from_json(f) for f in d["flags"]), d["version"])
 
 
 @dataclass(frozen=True, slots=True)
 class _Listed:
     rule: str
-    level: str
+    level: FlagLevel
     reason: str
     source: str
-
-
-def _read_rows(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
 
 
 def _key_of(smiles: str) -> str | None:
@@ -119,11 +121,11 @@ def is_eu_banned(row: dict[str, str]) -> bool:
     return eu.startswith("EU Annex II") and not eu.startswith("EU Annex III")
 
 
-def _ifra_entries(path: Path) -> tuple[dict[str, list[_Listed]], list[tuple[str, object]]]:
+def _ifra_entries(rows: list[dict[str, str]]) -> tuple[dict[str, list[_Listed]], list[tuple[str, object]]]:
     """Returns {connectivity key: flags} for the IFRA table, and (name, fp) of every blocked row (for analogues)."""
     by_key: dict[str, list[_Listed]] = {}
     banned_fps: list[tuple[str, object]] = []
-    for i, row in enumerate(_read_rows(path), start=2):  # row 1 is the header
+    for i, row in enumerate(rows, start=2):  # row 1 is the header
         mol = to_mol(row["smiles"])
         if mol is None:
             continue
@@ -132,34 +134,35 @@ def _ifra_entries(path: Path) -> tuple[dict[str, list[_Listed]], list[tuple[str,
         blocked = status == "prohibited" or eu_banned
         why = f"IFRA {status}" + (f"; {eu}" if eu else "") + f" ({row['reason']}; status confidence {row['confidence']})"
         rule = "ifra.prohibited" if status == "prohibited" else ("eu.banned" if eu_banned else f"ifra.{status}")
-        entry = _Listed(rule, "block" if blocked else "caution", f"{row['name']}: {why}", f"{IFRA_FILE} row {i}")
+        level = FlagLevel.BLOCK if blocked else FlagLevel.CAUTION
+        entry = _Listed(rule, level, f"{row['name']}: {why}", f"{IFRA_LIST_FILE} row {i}")
         by_key.setdefault(connectivity_key(mol), []).append(entry)
         if blocked:
             banned_fps.append((row["name"], morgan_fp(mol)))
     return by_key, banned_fps
 
 
-def _eu_entries(path: Path) -> dict[str, list[_Listed]]:
+def _eu_entries(rows: list[dict[str, str]]) -> dict[str, list[_Listed]]:
     by_key: dict[str, list[_Listed]] = {}
-    for i, row in enumerate(_read_rows(path), start=2):
+    for i, row in enumerate(rows, start=2):
         key = _key_of(row["smiles"]) if row["smiles"] else None
         if not key:
             continue
         reason = (f"{row['name']}: EU fragrance allergen ({row['list']}); must be named on the label above "
                   f"{row['leave_on_threshold_pct']}% in leave-on and {row['rinse_off_threshold_pct']}% in rinse-off products")
-        by_key.setdefault(key, []).append(_Listed("eu.allergen", "caution", reason, f"{EU_FILE} row {i}"))
+        by_key.setdefault(key, []).append(_Listed("eu.allergen", FlagLevel.CAUTION, reason, f"{EU_ALLERGENS_FILE} row {i}"))
     return by_key
 
 
-def _t3db_entries(path: Path) -> dict[str, list[_Listed]]:
+def _t3db_entries(rows: list[dict[str, str]]) -> dict[str, list[_Listed]]:
     by_key: dict[str, list[_Listed]] = {}
-    for i, row in enumerate(_read_rows(path), start=2):
+    for i, row in enumerate(rows, start=2):
         key = _key_of(row["IsomericSMILES"])
         if not key or key in by_key:
             continue
         reason = (f"listed in the Toxin and Toxin-Target Database as {row['name']!r}: read the entry (T3DB also lists "
                   f"vanillin and coumarin, so this is a pointer, not a hazard by itself)")
-        by_key[key] = [_Listed("t3db.listed", "caution", reason, f"{T3DB_FILE} row {i} (CID {row['CID']})")]
+        by_key[key] = [_Listed("t3db.listed", FlagLevel.CAUTION, reason, f"{T3DB_FILE} row {i} (CID {row['CID']})")]
     return by_key
 
 
@@ -184,47 +187,46 @@ class SafetyScreen:
             flags = self._flags(mol)
         except Exception as exc:  # noqa: BLE001 - fail closed: any failure must not read as a pass
             reason = f"the screen could not run on this molecule ({type(exc).__name__}: {exc}); treat it as unscreened"
-            return SafetyReport("not screened", (Flag("screen.error", "caution", reason, "odordiff_core/safety.py"),), self.version)
-        levels = {f.level for f in flags}
-        verdict = "blocked" if "block" in levels else "caution" if "caution" in levels else "no known issue"
-        return SafetyReport(verdict, tuple(flags), self.version)
+            error = Flag("screen.error", FlagLevel.CAUTION, reason, "odordiff_core/safety.py")
+            return SafetyReport(Verdict.NOT_SCREENED, (error,), self.version)
+        return SafetyReport(Verdict.from_levels({f.level for f in flags}), tuple(flags), self.version)
 
     def _flags(self, mol: Mol) -> list[Flag]:
         flags = self._element_flags(mol)
         charge = Chem.GetFormalCharge(mol)
         if charge:
-            flags.append(Flag("structure.charge", "block", f"net formal charge {charge:+d}: an ion, not a volatile odorant", "structure"))
+            flags.append(Flag("structure.charge", FlagLevel.BLOCK, f"net formal charge {charge:+d}: an ion, not a volatile odorant", "structure"))
         radicals = sum(a.GetNumRadicalElectrons() for a in mol.GetAtoms())
         if radicals:
-            flags.append(Flag("structure.radical", "block", f"{radicals} unpaired electron(s): a radical is not a stable material", "structure"))
+            flags.append(Flag("structure.radical", FlagLevel.BLOCK, f"{radicals} unpaired electron(s): a radical is not a stable material", "structure"))
         if len(Chem.GetMolFrags(mol)) > 1:
-            flags.append(Flag("structure.mixture", "caution", "several disconnected components (salt or mixture): each is screened together", "structure"))
+            flags.append(Flag("structure.mixture", FlagLevel.CAUTION, "several disconnected components (salt or mixture): each is screened together", "structure"))
         if any(a.GetIsotope() for a in mol.GetAtoms()):
-            flags.append(Flag("structure.isotope", "warning", "isotope label: list matches use the unlabelled structure", "structure"))
+            flags.append(Flag("structure.isotope", FlagLevel.WARNING, "isotope label: list matches use the unlabelled structure", "structure"))
         for rule, patt, why, smarts in self._reactive:
             if mol.HasSubstructMatch(patt):
-                flags.append(Flag(rule, "block", why, f"SMARTS {smarts}"))
+                flags.append(Flag(rule, FlagLevel.BLOCK, why, f"SMARTS {smarts}"))
         key = connectivity_key(mol)
         if not key:
             raise ValueError("no InChIKey for this molecule, so list membership cannot be checked")
         listed = self._listed.get(key, [])
         flags += [Flag(e.rule, e.level, e.reason, e.source) for e in listed]
-        if not any(e.level == "block" for e in listed) and self._banned_fps:
+        if not any(e.level == FlagLevel.BLOCK for e in listed) and self._banned_fps:
             sims = tanimoto_many(morgan_fp(mol), self._banned_fps)
             best = max(range(len(sims)), key=sims.__getitem__)
             if sims[best] >= ANALOGUE_MIN_SIMILARITY:
-                flags.append(Flag("analogue.prohibited", "caution",
+                flags.append(Flag("analogue.prohibited", FlagLevel.CAUTION,
                                   f"close analogue of prohibited {self._banned_names[best]} (Tanimoto {sims[best]:.2f})",
-                                  f"Morgan r2 Tanimoto >= {ANALOGUE_MIN_SIMILARITY} to a blocked row of {IFRA_FILE}"))
+                                  f"Morgan r2 Tanimoto >= {ANALOGUE_MIN_SIMILARITY} to a blocked row of {IFRA_LIST_FILE}"))
         if any(a.GetAtomicNum() in (9, 17, 35, 53) for a in mol.GetAtoms()):
-            flags.append(Flag("structure.halogen", "caution", "contains a halogen: few perfumery materials do; check persistence and toxicity", "structure"))
+            flags.append(Flag("structure.halogen", FlagLevel.CAUTION, "contains a halogen: few perfumery materials do; check persistence and toxicity", "structure"))
         for rule, patt, why, smarts in self._alerts:
             if mol.HasSubstructMatch(patt):
-                flags.append(Flag(rule, "caution", f"skin-sensitisation alert, {why}", _SMARTS_SOURCE.format(s=smarts)))
+                flags.append(Flag(rule, FlagLevel.CAUTION, f"skin-sensitisation alert, {why}", _SMARTS_SOURCE.format(s=smarts)))
         if mol.HasSubstructMatch(self._autox):
-            flags.append(Flag(AUTOXIDATION[0], "warning", AUTOXIDATION[2], _SMARTS_SOURCE.format(s=AUTOXIDATION[1])))
+            flags.append(Flag(AUTOXIDATION[0], FlagLevel.WARNING, AUTOXIDATION[2], _SMARTS_SOURCE.format(s=AUTOXIDATION[1])))
         for match in self._pains.GetMatches(mol):
-            flags.append(Flag("pains", "warning", f"PAINS substructure {match.GetDescription()} (assay interference, not a hazard)", "RDKit FilterCatalog PAINS"))
+            flags.append(Flag("pains", FlagLevel.WARNING, f"PAINS substructure {match.GetDescription()} (assay interference, not a hazard)", "RDKit FilterCatalog PAINS"))
         return flags
 
     @staticmethod
@@ -234,9 +236,9 @@ class SafetyScreen:
             symbol = Chem.GetPeriodicTable().GetElementSymbol(z)
             if z in _METALLOIDS or z not in _NONMETALS:
                 kind = "metalloid" if z in _METALLOIDS else "metal" if z else "dummy atom"
-                flags.append(Flag("structure.metal", "block", f"contains {symbol} ({kind}): not an odorant material", "structure"))
+                flags.append(Flag("structure.metal", FlagLevel.BLOCK, f"contains {symbol} ({kind}): not an odorant material", "structure"))
             else:
-                flags.append(Flag("structure.element", "block", f"contains {symbol}: an element not found in fragrance materials", "structure"))
+                flags.append(Flag("structure.element", FlagLevel.BLOCK, f"contains {symbol}: an element not found in fragrance materials", "structure"))
         return flags
 
 
@@ -248,11 +250,14 @@ def load_screen(settings: Settings) -> SafetyScreen:
     """
     from .data import data_path
 
-    paths = [data_path(name, settings) for name in (IFRA_FILE, EU_FILE, T3DB_FILE)]
+    # The IFRA and EU tables are package data (package_data/safety), T3DB is in the data directory:
+    # data_path/read_rows find each where the manifest says and verify its checksum.
+    paths = [data_path(name, settings) for name in (IFRA_LIST_FILE, EU_ALLERGENS_FILE, T3DB_FILE)]
     with without_rdkit_log():
-        ifra, banned = _ifra_entries(paths[0])
+        ifra, banned = _ifra_entries(read_rows(IFRA_LIST_FILE, settings))
         listed: dict[str, list[_Listed]] = {}
-        for table in (ifra, _eu_entries(paths[1]), _t3db_entries(paths[2])):
+        for table in (ifra, _eu_entries(read_rows(EU_ALLERGENS_FILE, settings)),
+                      _t3db_entries(read_rows(T3DB_FILE, settings))):
             for key, entries in table.items():
                 listed.setdefault(key, []).extend(entries)
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in paths)).hexdigest()[:8]
@@ -272,10 +277,12 @@ def screen_smiles(texts: list[str], screen: SafetyScreen) -> list[dict]:
         try:
             mol = parse_smiles(text)
         except InvalidSmiles as exc:
+            # "invalid" is deliberately not a Verdict: there is no molecule, so nothing was screened. It exists
+            # only in this batch output (and the CLI's), so a bad row stays in place instead of stopping the batch.
             out.append({"input": text, "smiles": None, "verdict": "invalid",
-                        "flags": [{"rule": "input.invalid", "level": "block", "reason": str(exc), "source": "input"}]})
+                        "flags": [Flag("input.invalid", FlagLevel.BLOCK, str(exc), "input").to_json()]})
             continue
         report = screen.screen(mol)
-        out.append({"input": text, "smiles": canonical_smiles(mol), "verdict": report.verdict,
+        out.append({"input": text, "smiles": canonical_smiles(mol), "verdict": str(report.verdict),
                     "flags": [f.to_json() for f in report.flags]})
     return out

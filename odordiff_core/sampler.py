@@ -73,7 +73,7 @@ def sample(model: Denoiser, cond: Tensor, n: int, cfg: SamplerConfig, schedule: 
         masked = x == MASK_ID  # (n, L)
         if not masked.any():
             break
-        if logp is None or not torch.equal(x, last_x):  # nothing revealed since the last pass: same logits
+        if logp is None or last_x is None or not torch.equal(x, last_x):  # nothing revealed since the last pass: same logits
             logp = guided_logprobs(model, x.to(device), cond, cfg.guidance).float().cpu() / cfg.temperature
             last_x = x.clone()
         m_t, m_s = schedule.mask_prob(ts[i]), schedule.mask_prob(ts[i + 1])

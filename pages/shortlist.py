@@ -7,6 +7,7 @@ import streamlit as st
 
 from app_ui import state, widgets
 from odordiff_core.export import to_csv, to_sdf
+from odordiff_core.types import Verdict
 
 
 def _remove(smiles: str) -> None:
@@ -24,7 +25,7 @@ if not items:
 rows = [{
     "your note": it.user_note,
     "smiles": it.smiles,
-    "safety": it.safety.verdict if it.safety else "not screened",
+    "safety": it.safety.verdict if it.safety else Verdict.NOT_SCREENED,
     "odor match": it.odor_match,
     "note": (it.properties.note or "") if it.properties else "",
     "top descriptors": ", ".join(lab for lab, _ in it.odor.top(4)) if it.odor else "not computed",

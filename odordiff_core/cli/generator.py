@@ -8,6 +8,8 @@ import json
 import sys
 from pathlib import Path
 
+from ..config import GENERATION
+
 CSV_COLUMNS = ("prompt_id", "prompt", "rank", "smiles", "odor_match", "top_descriptors", "novel",
                "nearest_known_smiles", "nearest_known_name", "nearest_similarity", "safety", "model_version", "seed")
 
@@ -16,32 +18,40 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("generate", help="design new candidate molecules from a prompt (diffusion model + ranking)")
     p.add_argument("prompt", nargs="?", help='e.g. "a clean citrus top note"')
     p.add_argument("--prompts-file", metavar="FILE", help="JSON Lines with `id` and `text`; one model load for all")
-    p.add_argument("--n", type=int, default=16, help="candidates per prompt (default 16)")
-    p.add_argument("--seed", type=int, default=0, help="same prompt + seed + model => same output (default 0)")
-    p.add_argument("--guidance", type=float, default=2.0, help="classifier-free guidance scale (default 2.0)")
+    p.add_argument("--n", type=int, default=GENERATION.n, help=f"candidates per prompt (default {GENERATION.n})")
+    p.add_argument("--seed", type=int, default=GENERATION.seed,
+                   help=f"same prompt + seed + model => same output (default {GENERATION.seed})")
+    p.add_argument("--guidance", type=float, default=GENERATION.guidance,
+                   help=f"classifier-free guidance scale (default {GENERATION.guidance})")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
     p.set_defaults(func=_generate)
 
 
 def register_train(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("generator", help="train the diffusion generator (resumable; ~85 min on 2 CPU cores)")
+    # every recipe flag defaults to None = TrainConfig's value (the shipped weights' recipe): the CLI overrides
+    # only what the user passes, and parsing does not import torch
+    recipe = "default: TrainConfig's, the shipped weights' recipe"
+    p = sub.add_parser("generator", help="train the diffusion generator with the shipped weights' recipe (resumable; "
+                                         "one CUDA GPU with bf16; on a CPU pass --device cpu --no-bf16 and more minutes)")
     p.add_argument("--out-dir", metavar="DIR", help="checkpoint folder (default: <weights>/generator)")
     p.add_argument("--data-file", default="runs/generator_data.pt", help="tokenised corpus (built when missing)")
-    p.add_argument("--max-minutes", type=float, default=85.0, help="wall-clock budget (default 85)")
-    p.add_argument("--max-steps", type=int, default=6000)
-    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--max-minutes", type=float, help=f"wall-clock budget ({recipe})")
+    p.add_argument("--max-steps", type=int, help=recipe)
+    p.add_argument("--device", help=f"cpu or cuda ({recipe})")
+    p.add_argument("--bf16", action=argparse.BooleanOptionalAction, help=f"bf16 autocast ({recipe})")
+    p.add_argument("--machine", help="which machine trains, recorded in config.json")
     p.add_argument("--no-resume", action="store_true", help="start over even if a train_state.pt exists")
     p.set_defaults(func=_train)
 
 
 def register_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("generator", help="OdorDiff vs RANDOM, RETRIEVE+MUTATE(+RERANK) with an independent oracle")
-    p.add_argument("--n", type=int, default=16)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n", type=int, default=GENERATION.n)
+    p.add_argument("--seed", type=int, default=GENERATION.seed)
     p.add_argument("--heldout-prompts", type=int, default=40, help="held-out molecules' label sets used as prompts")
     p.add_argument("--evocative-prompts", type=int, default=10, help="perfumer prompts read by the interpreter (max 20)")
-    p.add_argument("--guidance", type=float, default=None, help="default: the pipeline's (2.0)")
+    p.add_argument("--guidance", type=float, default=None, help=f"default: the pipeline's ({GENERATION.guidance})")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     p.set_defaults(func=_evaluate)
 
@@ -120,17 +130,17 @@ def _generate(args) -> int:
 
 def _train(args) -> int:
     from ..config import Settings
-    from ..generator import TrainConfig, prepare_corpus, train
+    from ..train.generator import TrainConfig, prepare_corpus, train
 
     settings = Settings.from_env()
     out_dir = Path(args.out_dir) if args.out_dir else Path(settings.weights_dir) / "generator"
     data = Path(args.data_file)
     if not data.is_file():
         print(f"preparing {data} ...", flush=True)
-        print(prepare_corpus(settings, data, max_len=40), flush=True)
-    cfg = TrainConfig(d_model=192, n_layers=4, n_heads=6, batch_size=128, max_steps=args.max_steps,
-                      max_minutes=args.max_minutes, eval_every=200, eval_sequences=1024, device=args.device,
-                      machine="2-core CPU" if args.device == "cpu" else args.device)
+        print(prepare_corpus(settings, data), flush=True)
+    passed = {"max_steps": args.max_steps, "max_minutes": args.max_minutes, "device": args.device,
+              "bf16": args.bf16, "machine": args.machine}
+    cfg = TrainConfig(**{k: v for k, v in passed.items() if v is not None})
     rec = train(data, out_dir, cfg, resume=not args.no_resume, log=lambda s: print(s, flush=True))
     print(f"done: {rec['steps']} steps, best held-out loss {rec['best_heldout_loss']:.4f}, {rec['minutes']} min; "
           f"weights in {out_dir}")
@@ -142,8 +152,8 @@ def _fmt(x) -> str:
 
 
 def _evaluate(args) -> int:
-    from ..baselines import evaluate
     from ..config import Settings
+    from ..eval.generator import evaluate
     from ..pipeline import load_pipeline
 
     settings = Settings.from_env()

@@ -76,9 +76,10 @@ def _predict(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from ..config import Settings
-    from ..datasets import load_labelled
+    from ..datasets import GSLF_FILE, load_labelled
     from ..features import featurize
-    from ..odor import PREDICTOR_DIR, PredictorConfig, save_predictor, train_ensemble
+    from ..odor import PREDICTOR_DIR, PredictorConfig
+    from ..train.predictor import save_predictor, train_ensemble
 
     settings = Settings.from_env()
     t0 = time.perf_counter()
@@ -88,7 +89,7 @@ def _train(args: argparse.Namespace) -> int:
     cfg = PredictorConfig(seed=args.seed)
     ens = train_ensemble(X, data.Y, cfg)
     version = save_predictor(ens, data.labels, cfg, settings.weights_dir / PREDICTOR_DIR,
-                             {"trained_on": "odor/curated_GS_LF_merged_4983.csv", "n_molecules": len(data.mols),
+                             {"trained_on": GSLF_FILE, "n_molecules": len(data.mols),
                               "n_invalid_rows": data.n_invalid})
     print(f"wrote {settings.weights_dir / PREDICTOR_DIR} ({version}) in {time.perf_counter() - t0:.0f} s")
     return 0
@@ -99,9 +100,9 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     from ..config import Settings
     from ..datasets import load_labelled
+    from ..eval.predictor import cross_validate, random_folds, scaffold_folds
     from ..features import featurize
     from ..odor import PredictorConfig
-    from ..predictor_eval import cross_validate, random_folds, scaffold_folds
 
     t0 = time.perf_counter()
     data = load_labelled(Settings.from_env())

@@ -1,4 +1,4 @@
-"""`odordiff interpret`, `odordiff train text`, `odordiff evaluate text`: the prompt interpreter (text.py)."""
+"""`odordiff interpret`, `odordiff train text`, `odordiff evaluate text`: the prompt interpreter (odordiff_core/text/)."""
 from __future__ import annotations
 
 import argparse
@@ -83,7 +83,7 @@ def _read_prompts(path: str) -> list[tuple[object, str]]:
 
 def _train(args: argparse.Namespace) -> int:
     from ..config import Settings
-    from ..text_train import train
+    from ..train.text import train
 
     train(Settings.from_env())
     return 0
@@ -93,7 +93,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from ..config import Settings
-    from ..text_train import evaluate
+    from ..eval.text import evaluate
 
     ev = evaluate(Settings.from_env(), log=(lambda *a: None) if args.json else print)
     if args.json:

@@ -1,8 +1,5 @@
-"""Real core results (not test stand-ins) survive a trip through Redis unchanged.
-
-The generator's `GenerationResult.to_json()/from_json()` gets the same test once `odordiff_core.pipeline`
-lands; until then the safety screen's report is the real result under test.
-"""
+"""Real core results (not test stand-ins) survive a trip through Redis unchanged: a safety report and a
+whole generation result, each rebuilt by its own `from_json`."""
 from __future__ import annotations
 
 import pytest
@@ -10,7 +7,7 @@ from _redis_helpers import RedisServer
 
 from odordiff_core.cache import ResultCache, cached_call, request_key
 from odordiff_core.chem import canonical_smiles, parse_smiles
-from odordiff_core.safety import Flag, SafetyReport, load_screen
+from odordiff_core.safety import SafetyReport, load_screen
 
 pytestmark = pytest.mark.redis
 
@@ -29,7 +26,7 @@ def test_a_real_safety_report_round_trips_through_redis(redis_server: RedisServe
     second = cached_call(ResultCache(redis_server.url), "screen", screen.version, req, compute)  # another client
     assert len(calls) == 1
     assert redis_server.client().get(request_key("screen", screen.version, req))[:1] == b"Z"
-    rebuilt = SafetyReport(second["verdict"], tuple(Flag(**f) for f in second["flags"]), second["version"])
+    rebuilt = SafetyReport.from_json(second)
     assert rebuilt == screen.screen(mol)
     assert second == first
 

@@ -11,11 +11,11 @@ from torch import nn
 
 from odordiff_core.errors import ModelNotFound
 from odordiff_core.generator import condition_vector, load_generator
-from odordiff_core.loss import masked_diffusion_loss
 from odordiff_core.model import Denoiser, ModelConfig
 from odordiff_core.sampler import SamplerConfig, fix_tokens, sample
 from odordiff_core.schedule import Cosine, LogLinear, get_schedule
 from odordiff_core.tokens import MASK_ID, PAD_ID, build_vocab, decode_smiles, scaffold_template, to_selfies
+from odordiff_core.train.loss import masked_diffusion_loss
 
 TINY = Path(__file__).resolve().parents[1] / "data" / "tiny_generator"
 
@@ -128,7 +128,7 @@ def test_selfies_round_trip_through_the_vocab_is_the_same_molecule():
     smiles = ["CC(C)=CCCC(C)(O)C=C", "O=Cc1ccc(O)c(OC)c1", "CC1=CCC(CC1)C(C)=C"]
     sfs = [to_selfies(s) for s in smiles]
     vocab = build_vocab(sfs)
-    for s, sf_str in zip(smiles, sfs):
+    for _s, sf_str in zip(smiles, sfs):
         ids = vocab.encode(sf_str, 40)
         assert ids is not None and len(ids) == 40 and ids[-1] == PAD_ID
         assert decode_smiles(vocab.decode(ids)) == decode_smiles(sf_str)

@@ -11,6 +11,7 @@ import torch
 from odordiff_core.chem import to_mol
 from odordiff_core.cli import main
 from odordiff_core.config import WEIGHTS_DIR, Settings
+from odordiff_core.errors import InvalidInput
 from odordiff_core.generator import condition_vector, load_generator
 from odordiff_core.pipeline import GenerateRequest, GenerationResult, Pipeline
 from odordiff_core.report import load_reporter
@@ -48,6 +49,24 @@ def test_generate_returns_ranked_novel_valid_candidates(tiny_pipeline):
         assert c.safety.verdict != "blocked" and len(c.top_descriptors) == 5
     if len(res.candidates) < 4:
         assert res.message and "Only" in res.message
+
+
+def test_generate_is_plan_sample_screen_rank(tiny_pipeline):
+    req = GenerateRequest("a clean citrus top note", n=4, seed=0)
+    plan = tiny_pipeline.plan(req)
+    raw = tiny_pipeline.sample(plan)
+    screened = tiny_pipeline.screen(plan, raw)
+    assert len(raw) == plan.n_samples == screened.n_sampled == 16
+    assert tiny_pipeline.rank(plan, screened) == tiny_pipeline.generate(req)
+
+
+def test_out_of_range_requests_are_refused_with_the_allowed_range(tiny_pipeline):
+    with pytest.raises(InvalidInput, match="n must be between 1 and 64, got 0"):
+        tiny_pipeline.plan(GenerateRequest("citrus", n=0))
+    with pytest.raises(InvalidInput, match="guidance must be between 0 and 10, got 11"):
+        tiny_pipeline.plan(GenerateRequest("citrus", guidance=11.0))
+    with pytest.raises(InvalidInput, match="note must be top, heart or base"):
+        tiny_pipeline.plan(GenerateRequest("citrus", note="middle"))
 
 
 def test_same_prompt_and_seed_give_identical_output(tiny_pipeline):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from odordiff_core.chem import parse_smiles
-from odordiff_core.predictor_eval import calibration_error, mean_auroc, scaffold_folds
+from odordiff_core.eval.predictor import calibration_error, mean_auroc, scaffold_folds
 
 GOLDEN = {
     "COc1cc(C=O)ccc1O": "vanilla",  # vanillin

@@ -7,7 +7,12 @@ from odordiff_core.chem import parse_smiles
 from odordiff_core.config import Settings
 from odordiff_core.errors import ModelNotFound
 from odordiff_core.properties import (
-    Properties, boiling_point_c, compute_properties, joback_groups, load_property_models, note_from_bp,
+    Properties,
+    boiling_point_c,
+    compute_properties,
+    joback_groups,
+    load_property_models,
+    note_from_bp,
 )
 
 

@@ -1,10 +1,9 @@
-"""Prompt interpreter (odordiff_core/text.py) on the shipped weights in odordiff_core/weights/text."""
+"""Prompt interpreter (odordiff_core/text/) on the shipped weights in odordiff_core/weights/text."""
 from __future__ import annotations
 
 import json
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,11 +12,11 @@ import pytest
 
 from odordiff_core.config import Settings
 from odordiff_core.errors import InvalidInput, ModelNotFound
+from odordiff_core.eval.text import EVOCATIVE_FILE as EVOCATIVE
 from odordiff_core.text import MAX_PROMPT_CHARS, load_interpreter, parse_prompt
 
 REPO = Path(__file__).resolve().parents[2]
 ODORDIFF = REPO / ".venv" / "bin" / "odordiff"
-EVOCATIVE = REPO / "tests" / "data" / "evocative_prompts.jsonl"
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""Baselines the generator must beat, and `odordiff evaluate generator` (metrics + independent oracle).
+"""Evaluates the generator (`odordiff evaluate generator`): metrics, an independent oracle, and the baselines
+it must beat.
 
 Baselines (named for what they are; none of them is presented as the generator):
 - RANDOM: n random training molecules.
@@ -14,15 +15,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import selfies as sf
 from rdkit import DataStructs
 from rdkit.Chem import Descriptors
 
-from .chem import Mol, morgan_fp, to_mol
-from .tokens import decode_smiles, to_selfies
+from ..chem import Mol, morgan_fp, to_mol
+from ..config import GENERATION
+from ..tokens import decode_smiles, to_selfies
 
 ODORANT_ELEMENTS = {"C", "H", "O", "N", "S"}
 
@@ -50,9 +52,9 @@ def mutate_selfies(smiles: str, rng: np.random.Generator, alphabet: Sequence[str
         op = rng.integers(3) if len(toks) > 1 else 1
         pos = int(rng.integers(len(toks) + (op == 1)))
         if op == 0:
-            toks[pos] = alphabet[rng.integers(len(alphabet))]
+            toks[pos] = alphabet[int(rng.integers(len(alphabet)))]
         elif op == 1:
-            toks.insert(pos, alphabet[rng.integers(len(alphabet))])
+            toks.insert(pos, alphabet[int(rng.integers(len(alphabet)))])
         else:
             del toks[pos]
     return decode_smiles("".join(toks))
@@ -94,12 +96,12 @@ def internal_diversity(mols: Sequence[Mol]) -> float | None:
 
 def is_odorant_like(mol: Mol) -> bool:
     """MW 80-350, only C/H/O/N/S, no formal charge, at most 25 heavy atoms (the issue's definition)."""
-    return (80 <= Descriptors.MolWt(mol) <= 350 and mol.GetNumHeavyAtoms() <= 25
+    return (80 <= Descriptors.MolWt(mol) <= 350 and mol.GetNumHeavyAtoms() <= 25  # type: ignore[attr-defined]  # rdkit-stubs lack it
             and all(a.GetSymbol() in ODORANT_ELEMENTS and a.GetFormalCharge() == 0 for a in mol.GetAtoms()))
 
 
 def sa_score(mol: Mol) -> float | None:
-    from .properties import compute_properties
+    from ..properties import compute_properties
 
     return compute_properties(mol, None).sa_score
 
@@ -174,10 +176,7 @@ class MethodStats:
     valid: int = 0
     unique: int = 0
     unique_novel: int = 0
-    rows: list = None  # per prompt: dict of metrics over the returned list
-
-    def __post_init__(self) -> None:
-        self.rows = []
+    rows: list[dict] = field(default_factory=list)  # per prompt: dict of metrics over the returned list
 
 
 def list_metrics(smiles: Sequence[str], target: np.ndarray, oracle: Oracle, is_known) -> dict:
@@ -214,7 +213,7 @@ def summarize(stats: dict[str, MethodStats]) -> list[dict]:
     return out
 
 
-def evaluate(pipeline, settings, *, n: int = 16, seed: int = 0, n_heldout_prompts: int = 40,
+def evaluate(pipeline, settings, *, n: int = GENERATION.n, seed: int = GENERATION.seed, n_heldout_prompts: int = 40,
              n_evocative: int = 10, guidance: float | None = None, log=print) -> dict:
     """Runs OdorDiff (direct and reranked pipeline) and the three baselines on the same prompts.
 
@@ -223,9 +222,9 @@ def evaluate(pipeline, settings, *, n: int = 16, seed: int = 0, n_heldout_prompt
     """
     import torch
 
-    from .datasets import load_labelled
-    from .pipeline import GenerateRequest, odor_match
-    from .tokens import MASK_ID
+    from ..datasets import load_labelled
+    from ..pipeline import GenerateRequest, odor_match
+    from ..tokens import MASK_ID
 
     t0 = time.time()
     g = guidance if guidance is not None else pipeline.sampler.guidance
@@ -280,7 +279,9 @@ def evaluate(pipeline, settings, *, n: int = 16, seed: int = 0, n_heldout_prompt
             best = []
         stats["RETRIEVE+MUTATE+RERANK"].rows.append(list_metrics(best, target, oracle, is_known))
         # OdorDiff direct: the first n distinct valid samples of the same draw the pipeline ranks
-        raw = pipeline.sample_smiles(target, k * n, seed, g)
+        weights = {l: float(w) for l, w in zip(pipeline.labels, target) if w > 0}
+        plan = pipeline.plan(GenerateRequest(prompt="", n=n, seed=seed, guidance=g, weights=weights))
+        raw = pipeline.sample(plan)  # k * n samples of the target
         valid = [s for s in raw if s]
         uniq = list(dict.fromkeys(valid))
         st = stats[methods[3]]
@@ -289,9 +290,8 @@ def evaluate(pipeline, settings, *, n: int = 16, seed: int = 0, n_heldout_prompt
         st.unique += len(uniq)
         st.unique_novel += sum(not is_known(to_mol(s)) for s in uniq)
         st.rows.append(list_metrics(uniq[:n], target, oracle, is_known))
-        # OdorDiff pipeline (same seed => same samples, then novelty/safety filter and rerank)
-        weights = {l: float(w) for l, w in zip(pipeline.labels, target) if w > 0}
-        res = pipeline._generate(GenerateRequest(prompt="", n=n, seed=seed, guidance=g, weights=weights), raw=raw)
+        # OdorDiff pipeline: the same samples, then novelty/safety filter and rerank
+        res = pipeline.rank(plan, pipeline.screen(plan, raw))
         st2 = stats[methods[4]]
         st2.sampled += res.n_sampled
         st2.valid += res.n_valid
@@ -304,8 +304,9 @@ def evaluate(pipeline, settings, *, n: int = 16, seed: int = 0, n_heldout_prompt
         base = torch.tensor([e for e in enc if e is not None]).repeat_interleave(k, 0)  # (m, L)
         gen = torch.Generator("cpu").manual_seed(seed + pi)
         init = torch.where(torch.rand(base.shape, generator=gen) < 0.5, torch.full_like(base, MASK_ID), base)
-        raw_e = pipeline.sample_smiles(target, len(init), seed, g, init=init)
-        res_e = pipeline._generate(GenerateRequest(prompt="", n=n, seed=seed, guidance=g, weights=weights), raw=raw_e)
+        plan_e = replace(plan, n_samples=len(init), init=init)
+        raw_e = pipeline.sample(plan_e)
+        res_e = pipeline.rank(plan_e, pipeline.screen(plan_e, raw_e))
         st3 = stats[methods[5]]
         st3.sampled += len(raw_e)
         st3.valid += res_e.n_valid
@@ -315,7 +316,7 @@ def evaluate(pipeline, settings, *, n: int = 16, seed: int = 0, n_heldout_prompt
         log(f"[{pi + 1}/{len(prompts)}] {name[:60]}  ({time.time() - t0:.0f} s)")
     # unconditional diversity (guidance 0) on 4 * n samples
     unc = [s for s in pipeline.sample_smiles(np.ones(len(pipeline.labels), np.float32), k * n, seed, 0.0) if s]
-    unc_div = internal_diversity([to_mol(s) for s in dict.fromkeys(unc)])
+    unc_div = internal_diversity([m for m in (to_mol(s) for s in dict.fromkeys(unc)) if m is not None])
     return {"settings": {"n": n, "seed": seed, "guidance": g, "steps": pipeline.sampler.steps, "oversample": k,
                          "n_prompts": len(prompts), "n_heldout_prompts": len(held_idx), "n_evocative": n_evocative,
                          "oracle": "Morgan r2 2048-bit logistic regression per label (C=0.1), trained without the held-out set",

@@ -1,35 +1,38 @@
-"""Training and evaluation of the prompt interpreter (text.py): `odordiff train text`, `odordiff evaluate text`.
+"""Training of the prompt interpreter (`odordiff_core/text/`): `odordiff train text`.
 
-Data (pyrfume-data @8054ea9, OpenPOM curated set @5434c4b):
+Data (pyrfume-data @8054ea9, OpenPOM curated set @5434c4b), named and read through `datasets`:
 - label space: the 138 label columns of odor/curated_GS_LF_merged_4983.csv;
 - GoodScents odor/goodscents/data_rw_odor.csv: free-text `Description` -> `Tags` (GoodScents words), the
   tags mapped into the 138 labels by exact name or the synonym table below;
 - Leffingwell odor/leffingwell/behavior_sparse.csv: `Raw Labels` phrase -> `Labels`, mapped the same way.
 Split: 20% of molecules held out (PubChem CID, shared by both sources, so one molecule never sits on both
 sides), seed 0. Only the training molecules build the lexicon's approximations and train the head.
+The head's inputs come from `text.head_features`, the function the interpreter serves with.
 """
 from __future__ import annotations
 
-import csv
 import json
 import re
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from .config import Settings
-from .data import data_path
-from .text import (CONFIG_NAME, FORMAT_VERSION, TENSORS_NAME, Interpreter, MiniLMEncoder, load_encoder,
-                   load_interpreter, weights_dir)
+from ..config import Settings
+from ..datasets import GS_ODOR_FILE, LEFFINGWELL_BEHAVIOR_FILE, goodscents_cids, read_labels, read_rows
+from ..text import CONFIG_NAME, FORMAT_VERSION, TENSORS_NAME, head_features, load_encoder, weights_dir
 
-VERSION = "text-1.0"
+VERSION = "text-1.0"  # written into config.json; the loaded model_version is this + the tensors' digest
 
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """Settings of the head, the lexicon and the held-out split (the evaluation uses the same split)."""
+
     seed: int = 0  # split and initialisation
     holdout: float = 0.2  # share of molecules held out for evaluation
     hidden: int = 256  # MLP head width
@@ -93,21 +96,12 @@ ALIASES: dict[str, str] = {
     "seawater": "marine", "sea salt": "marine", "aquatic": "watery", "water": "watery", "seaside": "seashore",
     "beach": "seashore", "shore": "seashore", "coast": "seashore", "coastal": "seashore",
 }
-EVOCATIVE_FILE = Path(__file__).resolve().parent.parent / "tests" / "data" / "evocative_prompts.jsonl"
-
 _TAG_RE = re.compile(r"'((?:[^',]|'(?=[a-z]))+)'")  # "['goaty','goat's','milk']": apostrophes inside words
 
 
 def parse_tags(cell: str) -> list[str]:
     """Returns the tags of a GoodScents/Leffingwell list cell ("['floral','sweet']")."""
     return [t.strip().lower() for t in _TAG_RE.findall(cell or "")]
-
-
-def read_labels(settings: Settings) -> tuple[str, ...]:
-    """Returns the 138 GS-LF labels in the curated file's column order."""
-    with open(data_path("odor/curated_GS_LF_merged_4983.csv", settings), newline="") as fh:
-        header = next(csv.reader(fh))
-    return tuple(header[2:])
 
 
 def tag_to_labels(tag: str, labels: tuple[str, ...]) -> tuple[str, ...]:
@@ -130,6 +124,8 @@ def _synonym_index() -> dict[str, str]:
 
 @dataclass(frozen=True)
 class TextExample:
+    """One description (or lexicon term) with its labels: a training or held-out row."""
+
     text: str
     tags: tuple[str, ...]  # source words (GoodScents tags / Leffingwell labels)
     labels: tuple[str, ...]  # tags mapped into the 138 labels
@@ -138,26 +134,26 @@ class TextExample:
 
 
 def load_examples(settings: Settings, labels: tuple[str, ...]) -> list[TextExample]:
-    """Returns every description with its mapped labels (rows with no description are dropped)."""
-    gs_cid: dict[str, str] = {}
-    with open(data_path("odor/goodscents/stimuli.csv", settings), newline="") as fh:
-        for row in csv.DictReader(fh):
-            if row["CID"]:
-                gs_cid[row["TGSC ID"]] = row["CID"]
-    def described(name: str, text_col: str, tags_col: str):
+    """Returns every description with its mapped labels (rows with no description are dropped).
+
+    GoodScents descriptions are grouped by PubChem CID through stimuli.csv (`gs:<TGSC ID>` when it has
+    none), Leffingwell phrases by their stimulus CID. Raises DataError when a data file is missing.
+    """
+    gs_cid = goodscents_cids(settings, page_records_first=False)
+
+    def described(name: str, text_col: str, tags_col: str) -> Iterator[tuple[dict[str, str], str, tuple[str, ...], tuple[str, ...]]]:
         """Yields (row, text, tags, mapped labels) for the rows of a data file that have a description."""
-        with open(data_path(name, settings), newline="") as fh:
-            for row in csv.DictReader(fh):
-                text = (row[text_col] or "").strip()
-                if text:
-                    tags = tuple(parse_tags(row[tags_col]))
-                    yield row, text, tags, tuple(dict.fromkeys(l for t in tags for l in tag_to_labels(t, labels)))
+        for row in read_rows(name, settings):
+            text = (row[text_col] or "").strip()
+            if text:
+                tags = tuple(parse_tags(row[tags_col]))
+                yield row, text, tags, tuple(dict.fromkeys(l for t in tags for l in tag_to_labels(t, labels)))
 
     out = []
-    for row, text, tags, mapped in described("odor/goodscents/data_rw_odor.csv", "Description", "Tags"):
+    for row, text, tags, mapped in described(GS_ODOR_FILE, "Description", "Tags"):
         group = f"cid:{gs_cid[row['TGSC ID']]}" if row["TGSC ID"] in gs_cid else f"gs:{row['TGSC ID']}"
         out.append(TextExample(text, tags, mapped, group, "goodscents"))
-    for row, text, tags, mapped in described("odor/leffingwell/behavior_sparse.csv", "Raw Labels", "Labels"):
+    for row, text, tags, mapped in described(LEFFINGWELL_BEHAVIOR_FILE, "Raw Labels", "Labels"):
         out.append(TextExample(text, tags, mapped, f"cid:{row['Stimulus']}", "leffingwell"))
     return out
 
@@ -225,7 +221,8 @@ def build_lexicon(train: list[TextExample], labels: tuple[str, ...], cfg: TrainC
     return lex, approx_table
 
 
-def _label_matrix(examples: list[TextExample], labels: tuple[str, ...]) -> np.ndarray:
+def label_matrix(examples: list[TextExample], labels: tuple[str, ...]) -> np.ndarray:
+    """Returns (N, 138) float32 targets: 1 where the example's mapped labels include the label."""
     idx = {l: i for i, l in enumerate(labels)}
     Y = np.zeros((len(examples), len(labels)), dtype=np.float32)  # (N, 138)
     for r, e in enumerate(examples):
@@ -240,8 +237,9 @@ def train_head(X: np.ndarray, Y: np.ndarray, cfg: TrainConfig) -> dict[str, np.n
 
     gen = torch.Generator("cpu").manual_seed(cfg.seed)
     torch.manual_seed(cfg.seed)  # nn.Linear init has no generator argument; this process only trains
-    net = torch.nn.Sequential(torch.nn.Linear(X.shape[1], cfg.hidden), torch.nn.ReLU(), torch.nn.Dropout(cfg.dropout),
-                              torch.nn.Linear(cfg.hidden, Y.shape[1]))
+    first = torch.nn.Linear(X.shape[1], cfg.hidden)  # created in this order: the seeded init draws w1 first
+    last = torch.nn.Linear(cfg.hidden, Y.shape[1])
+    net = torch.nn.Sequential(first, torch.nn.ReLU(), torch.nn.Dropout(cfg.dropout), last)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
     loss_fn = torch.nn.BCEWithLogitsLoss()
@@ -255,15 +253,12 @@ def train_head(X: np.ndarray, Y: np.ndarray, cfg: TrainConfig) -> dict[str, np.n
             loss.backward()
             opt.step()
     net.eval()
-    return {"w1": net[0].weight.detach().numpy().T.copy(), "b1": net[0].bias.detach().numpy().copy(),
-            "w2": net[3].weight.detach().numpy().T.copy(), "b2": net[3].bias.detach().numpy().copy()}
+    return {"w1": first.weight.detach().numpy().T.copy(), "b1": first.bias.detach().numpy().copy(),  # (522, H), (H,)
+            "w2": last.weight.detach().numpy().T.copy(), "b2": last.bias.detach().numpy().copy()}  # (H, 138), (138,)
 
 
-def _features(emb: np.ndarray, label_emb: np.ndarray) -> np.ndarray:
-    return np.concatenate([emb, emb @ label_emb.T], axis=1).astype(np.float32)  # (N, 384 + 138)
-
-
-def train(settings: Settings, cfg: TrainConfig = TrainConfig(), out_dir: Path | None = None, log=print) -> Path:
+def train(settings: Settings, cfg: TrainConfig = TrainConfig(), out_dir: Path | None = None,
+          log: Callable[..., Any] = print) -> Path:
     """Trains the interpreter and writes head.safetensors + config.json; returns the weights folder."""
     from safetensors.numpy import save_file
 
@@ -283,8 +278,8 @@ def train(settings: Settings, cfg: TrainConfig = TrainConfig(), out_dir: Path | 
     emb = encoder.encode(texts)  # (N, 384)
     n_tr = len(train_ex)
     emb_all = np.concatenate([emb[:n_tr]] + [emb[n_tr:]] * cfg.lexicon_repeats)
-    X = _features(emb_all, label_emb)
-    Y = _label_matrix(train_ex + lex_ex, labels)
+    X = head_features(emb_all, label_emb)  # (N, 522): the interpreter's own features
+    Y = label_matrix(train_ex + lex_ex, labels)
     log(f"training head on {X.shape[0]} x {X.shape[1]} ...")
     head = train_head(X, Y, cfg)
     out = out_dir or weights_dir(settings)
@@ -310,132 +305,3 @@ def train(settings: Settings, cfg: TrainConfig = TrainConfig(), out_dir: Path | 
     (out / CONFIG_NAME).write_text(json.dumps(config, indent=1, ensure_ascii=False) + "\n")
     log(f"wrote {out} in {time.perf_counter() - t0:.1f} s")
     return out
-
-
-# ---------------------------------------------------------------------------------------------- evaluation
-
-
-def recall_at_k(scores: np.ndarray, Y: np.ndarray, k: int = 5) -> float:
-    """Returns mean over rows of |true ∩ top-k| / |true| (rows with no true label are skipped)."""
-    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]  # (N, k)
-    hits = np.take_along_axis(Y, top, axis=1).sum(1)  # (N,)
-    n = Y.sum(1)
-    return float(np.mean(hits[n > 0] / n[n > 0]))
-
-
-def mean_average_precision(scores: np.ndarray, Y: np.ndarray) -> float:
-    """Returns the mean over rows of average precision of the full label ranking."""
-    order = np.argsort(-scores, axis=1, kind="stable")  # (N, 138)
-    rel = np.take_along_axis(Y, order, axis=1)  # (N, 138) 0/1 in rank order
-    cum = np.cumsum(rel, axis=1)
-    prec = cum / np.arange(1, Y.shape[1] + 1)
-    n = rel.sum(1)
-    ap = (prec * rel).sum(1)[n > 0] / n[n > 0]
-    return float(np.mean(ap))
-
-
-def keyword_scores(texts: list[str], labels: tuple[str, ...], prior: np.ndarray) -> np.ndarray:
-    """Baseline: 1 for each label name found as a whole word in the text; ties broken by label frequency."""
-    pats = [re.compile(r"(?<![\w])" + re.escape(l) + r"(?![\w])") for l in labels]
-    S = np.zeros((len(texts), len(labels)))
-    for r, t in enumerate(texts):
-        low = t.lower()
-        for j, p in enumerate(pats):
-            if p.search(low):
-                S[r, j] = 1.0
-    return S + 1e-3 * prior / prior.max()
-
-
-def similarity_scores(encoder: MiniLMEncoder, texts: list[str], label_emb: np.ndarray) -> np.ndarray:
-    """Baseline: cosine similarity of the whole text's embedding to each label name's embedding."""
-    return encoder.encode(texts) @ label_emb.T  # (N, 138)
-
-
-def load_evocative(path: Path = EVOCATIVE_FILE) -> list[dict]:
-    """Returns the evocative prompts ({id, text, expected: [labels]}) from the JSON Lines test file."""
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-@dataclass(frozen=True)
-class MethodScore:
-    recall_at_5: float  # held-out GoodScents: mean |true ∩ top-5| / |true|, full ranking
-    map: float  # held-out GoodScents: mean average precision of the full 138-label ranking
-    evocative_hits: int  # prompts with an expected label in the top 5 (model: the weights it shows)
-
-
-@dataclass(frozen=True)
-class TextEvaluation:
-    n_heldout: int  # held-out GoodScents descriptions with >= 1 mapped label
-    n_evocative: int
-    model: MethodScore
-    keyword: MethodScore
-    similarity: MethodScore
-    load_s: float  # load_interpreter wall time in this process
-    torch_threads: int  # torch intra-op threads of the process (default: number of cores)
-    latency_ms_mean: float  # interpret() of one prompt, warm, mean over the evocative prompts x 2 repeats
-    latency_ms_p95: float
-    latency_ms_mean_1thread: float  # the same with torch.set_num_threads(1)
-    latency_ms_p95_1thread: float
-    evocative_misses: tuple[str, ...]  # ids with no expected label in the model's shown top 5
-    evocative_hits_ranking: int  # model hits counted on its full ranking, like the baselines
-    model_version: str
-
-
-def evaluate(settings: Settings, cfg: TrainConfig = TrainConfig(), log=print) -> TextEvaluation:
-    """Measures the shipped interpreter against the two baselines on the same held-out descriptions."""
-    t0 = time.perf_counter()
-    it: Interpreter = load_interpreter(settings)
-    load_s = time.perf_counter() - t0
-    labels = it.labels
-    examples = [e for e in load_examples(settings, labels) if e.labels]
-    train_ex, test_ex = split_examples(examples, cfg.holdout, cfg.seed)
-    test_gs = [e for e in test_ex if e.source == "goodscents"]
-    texts = [e.text for e in test_gs]
-    Y = _label_matrix(test_gs, labels)
-    prior = _label_matrix([e for e in train_ex if e.source == "goodscents"], labels).sum(0) + 1.0
-    log(f"held-out GoodScents descriptions: {len(test_gs)}")
-    model_S = it.score(texts)
-    kw_S = keyword_scores(texts, labels, prior)
-    sim_S = similarity_scores(it.encoder, texts, it.label_emb)
-
-    evo = load_evocative()
-    idx = {l: i for i, l in enumerate(labels)}
-    evo_texts = [p["text"] for p in evo]
-
-    def hits(S: np.ndarray) -> tuple[int, list[str]]:
-        top = np.argsort(-S, axis=1, kind="stable")[:, :5]
-        miss = [p["id"] for p, t in zip(evo, top) if not any(idx[l] in t for l in p["expected"])]
-        return len(evo) - len(miss), miss
-
-    ranked_hits = hits(it.score(evo_texts))[0]
-    shown = [list(r.weights)[:5] for r in it.interpret_many(evo_texts)]  # what the user sees
-    misses = [p["id"] for p, top in zip(evo, shown) if not set(top) & set(p["expected"])]
-    model_hits = len(evo) - len(misses)
-    scores = {
-        "model": MethodScore(recall_at_k(model_S, Y), mean_average_precision(model_S, Y), model_hits),
-        "keyword": MethodScore(recall_at_k(kw_S, Y), mean_average_precision(kw_S, Y), hits(keyword_scores(evo_texts, labels, prior))[0]),
-        "similarity": MethodScore(recall_at_k(sim_S, Y), mean_average_precision(sim_S, Y),
-                                  hits(similarity_scores(it.encoder, evo_texts, it.label_emb))[0]),
-    }
-    import torch
-
-    lat = {}
-    default_threads = torch.get_num_threads()
-    for threads in sorted({default_threads, 1}, reverse=True):
-        torch.set_num_threads(threads)  # this evaluation process only
-        times = []
-        for _ in range(3):
-            for t in evo_texts:
-                s = time.perf_counter()
-                it.interpret(t)
-                times.append((time.perf_counter() - s) * 1000)
-        times = times[len(evo_texts):]  # first pass is the warm-up
-        lat[threads] = (float(np.mean(times)), float(np.percentile(times, 95)))
-    torch.set_num_threads(default_threads)
-    return TextEvaluation(
-        n_heldout=len(test_gs), n_evocative=len(evo), model=scores["model"], keyword=scores["keyword"],
-        similarity=scores["similarity"], load_s=load_s, torch_threads=default_threads,
-        latency_ms_mean=lat[default_threads][0], latency_ms_p95=lat[default_threads][1],
-        latency_ms_mean_1thread=lat[1][0], latency_ms_p95_1thread=lat[1][1],
-        evocative_misses=tuple(misses), evocative_hits_ranking=ranked_hits, model_version=it.version,
-    )

@@ -13,8 +13,9 @@ import numpy as np
 from rdkit.Chem.Scaffolds import MurckoScaffold
 from sklearn.metrics import roc_auc_score
 
-from .chem import Mol
-from .odor import PredictorConfig, ensemble_proba, train_ensemble
+from ..chem import Mol
+from ..odor import PredictorConfig, ensemble_proba
+from ..train.predictor import train_ensemble
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .model import Denoiser
-from .schedule import Schedule
-from .tokens import MASK_ID
+from ..model import Denoiser
+from ..schedule import Schedule
+from ..tokens import MASK_ID
 
 T_MIN = 1e-3  # smallest diffusion time drawn: keeps the 1/t weight finite
 
