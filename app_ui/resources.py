@@ -47,9 +47,13 @@ def get_pipeline():
 
 @st.cache_resource(show_spinner=False)
 def get_result_cache() -> ResultCache:
-    """Returns the shared Redis result cache; with no ODORDIFF_REDIS_URL it is off (in-process cache only)."""
+    """Returns the shared Redis result cache; with no ODORDIFF_REDIS_URL it is off (in-process cache only).
+
+    A malformed URL does not raise: the cache is off, `status` is "misconfigured" and `problem` says why.
+    Without ODORDIFF_CACHE_SECRET values are signed with a per-process key (`shared` is False).
+    """
     s = get_settings()
-    return ResultCache(s.redis_url, s.cache_ttl_s)
+    return ResultCache(s.redis_url, s.cache_ttl_s, secret=s.cache_secret)
 
 
 def request_key(request) -> str:
@@ -73,11 +77,18 @@ def generate(request):
         return session[key]
     pipeline = get_pipeline()
     cache = get_result_cache()
-    if cache.status == "off":
+    if cache.status in ("off", "misconfigured"):
         result = pipeline.generate(request)
     else:  # JSON round trip, so a result from Redis and a fresh one are the same objects
-        value = cached_call(cache, "generate", pipeline.model_version, request.to_json(),
-                            lambda: pipeline.generate(request).to_json())
-        result = GenerationResult.from_json(value)
+        version, asked = pipeline.model_version, request.to_json()
+
+        def decode(value: dict) -> GenerationResult:  # a cached result it rejects is recomputed and overwritten
+            res = GenerationResult.from_json(value)
+            if res.request.to_json() != asked or res.model_version != version:
+                raise ValueError("the cached result is for another request or model version")
+            return res
+
+        result = cached_call(cache, "generate", version, asked, lambda: pipeline.generate(request).to_json(),
+                             decode=decode)
     session[key] = result
     return result

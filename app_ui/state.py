@@ -27,6 +27,7 @@ PROMPT = "gen_prompt"
 N = "gen_n"
 SEED = "gen_seed"
 GUIDANCE = "gen_guidance"
+EXPLORATION = "gen_exploration"
 NOTE = "gen_note"
 MW_ON = "gen_mw_on"
 MW_RANGE = "gen_mw_range"
@@ -45,13 +46,15 @@ _DEFAULTS: dict[str, Callable[[], Any]] = {  # factories, so no two sessions sha
     N: lambda: GENERATION.n,
     SEED: lambda: GENERATION.seed,
     GUIDANCE: lambda: GENERATION.guidance,
+    EXPLORATION: lambda: GENERATION.exploration,
     NOTE: lambda: "from the brief",
     MW_ON: lambda: False,
     MW_RANGE: lambda: (120, 300),
     HIDE_CAUTION: lambda: False,
     ANALYZE_SMILES: lambda: "",
 }
-PERSISTENT_WIDGETS = (PROMPT, N, SEED, GUIDANCE, NOTE, MW_ON, MW_RANGE, HIDE_CAUTION, ANALYZE_SMILES, COMPARE_PICK)
+PERSISTENT_WIDGETS = (PROMPT, N, SEED, GUIDANCE, EXPLORATION, NOTE, MW_ON, MW_RANGE, HIDE_CAUTION, ANALYZE_SMILES,
+                      COMPARE_PICK)
 
 
 def init_state() -> None:

@@ -16,6 +16,7 @@ import streamlit as st
 from odordiff_core.chem import to_mol
 from odordiff_core.depict import conformer_molblock, mol_svg
 from odordiff_core.export import ShortlistItem
+from odordiff_core.scores import Confidence, percent_text
 from odordiff_core.types import FlagLevel, Verdict
 
 THREE_DMOL_JS = "/app/static/3Dmol-min.js"  # served by Streamlit from static/ (enableStaticServing)
@@ -24,6 +25,7 @@ VERDICT_COLORS = {Verdict.BLOCKED: "red", Verdict.CAUTION: "orange", Verdict.NO_
                   Verdict.NOT_SCREENED: "gray"}
 SERIES_COLOURS = ("#7a4a8c", "#e07b39", "#2a9d8f", "#c0392b")  # molecule 1..4 in Compare charts
 SERIES_MARKDOWN = ("violet", "orange", "green", "red")  # the nearest Streamlit markdown colours, for headings
+CONFIDENCE_COLORS = {Confidence.HIGH: "blue", Confidence.MEDIUM: "violet", Confidence.LOW: "gray"}  # not safety's colours
 LEVEL_ICONS = {FlagLevel.BLOCK: ":red[:material/block:]", FlagLevel.CAUTION: ":orange[:material/warning:]",
                FlagLevel.WARNING: ":gray[:material/info:]"}
 
@@ -100,6 +102,27 @@ def structure_3d(smiles: str, width: int = 320, height: int = VIEWER_HEIGHT) -> 
         import streamlit.components.v1 as components
 
         components.html(page, height=height + 10)
+
+
+def fit_text(fit_percentile: float | None, has_brief: bool = True) -> str:
+    """Returns the fit percentile in words: "fits the brief better than 93 % of known odorants"."""
+    if fit_percentile is None:
+        return "fit to the brief: not computed" if has_brief else "fit to a brief: none (analysed, not generated)"
+    return f"fits the brief better than **{percent_text(fit_percentile)}** of known odorants"
+
+
+def confidence_badge(confidence: Confidence | None) -> None:
+    """Shows how far to trust the predicted profile (high / medium / low); None: not computed."""
+    if confidence is None:
+        st.badge("confidence: not computed", color="gray")
+    else:
+        st.badge(f"confidence: {confidence}", color=CONFIDENCE_COLORS[confidence])
+
+
+def fit_and_confidence(fit_percentile: float | None, confidence: Confidence | None, has_brief: bool = True) -> None:
+    """The two scores a perfumer reads on a card: the fit percentile, then the confidence badge."""
+    st.markdown(fit_text(fit_percentile, has_brief))
+    confidence_badge(confidence)
 
 
 def safety_badge(safety) -> None:
@@ -205,6 +228,14 @@ def properties_table(props) -> None:
         "substantivity (predicted)": sub,
     }
     st.table({"property": list(rows), "value": list(rows.values())})
+
+
+def nearest_caption(nearest) -> None:
+    """One line for a candidate card: the nearest known odorant and its Tanimoto similarity (1 = same fingerprint)."""
+    if nearest is None:
+        st.caption("nearest known odorant: not computed")
+    else:
+        st.caption(f"nearest known: {md_text(nearest.name or nearest.smiles)} · Tanimoto **{nearest.similarity:.2f}**")
 
 
 def known_and_nearest(known, nearest, novel: bool | None = None) -> None:

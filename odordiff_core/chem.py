@@ -8,7 +8,7 @@ import contextlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from rdkit import Chem, RDLogger
+from rdkit import Chem, rdBase
 from rdkit.Chem import DataStructs, rdFingerprintGenerator
 
 from .errors import InvalidSmiles
@@ -21,28 +21,49 @@ _MORGAN2 = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
 
 @contextlib.contextmanager
 def without_rdkit_log() -> Iterator[None]:
-    """Silences RDKit's parser warnings inside the block only."""
-    RDLogger.DisableLog("rdApp.*")  # type: ignore[attr-defined]  # rdkit-stubs lack it
-    try:
+    """Silences RDKit's log (parser warnings, standardiser notes) inside the block only.
+
+    RDKit's own BlockLogs restores each level as it was: switching "rdApp.*" off and on again would also switch
+    on the info and debug levels, which RDKit keeps off by default (the standardiser then prints every step).
+    """
+    with rdBase.BlockLogs():
         yield
-    finally:
-        RDLogger.EnableLog("rdApp.*")  # type: ignore[attr-defined]  # rdkit-stubs lack it
+
+
+def _has_inner_space(smiles: str) -> bool:
+    return any(c.isspace() for c in smiles.strip())
+
+
+def has_dummy_atom(mol: Mol) -> bool:
+    """Returns True when the molecule holds a dummy atom (`*`, atomic number 0): a placeholder, not an atom."""
+    return any(a.GetAtomicNum() == 0 for a in mol.GetAtoms())
 
 
 def to_mol(smiles: str) -> Mol | None:
-    """Returns the sanitized RDKit Mol for a SMILES string, or None when it cannot be parsed."""
+    """Returns the sanitized RDKit Mol for a SMILES string, or None when it cannot be parsed.
+
+    Also None for a SMILES with a space inside it (RDKit would read only the part before the space), and for
+    one with a dummy atom (`*`, atomic number 0): RDKit parses it, but it is a placeholder (attachment point,
+    polymer end, unknown group), not a molecule, and InChI and the safety lists cannot identify it. The
+    generator's SELFIES vocabulary has no `*` token, so decoded samples never contain one.
+    """
     if not isinstance(smiles, str) or not smiles.strip() or len(smiles) > MAX_SMILES_CHARS:
         return None
     if not smiles.isascii():  # RDKit would stop at the first non-ASCII character and return a wrong molecule
         return None
+    if _has_inner_space(smiles):  # RDKit would read only the part before it (the rest as a name)
+        return None
     with without_rdkit_log():
-        return Chem.MolFromSmiles(smiles.strip())
+        mol = Chem.MolFromSmiles(smiles.strip())
+    return None if mol is None or has_dummy_atom(mol) else mol
 
 
 def parse_smiles(smiles: str) -> Mol:
     """Returns the sanitized Mol for a SMILES string.
 
-    Raises InvalidSmiles (a ValueError) naming the input and why: empty, too long, or not valid SMILES.
+    Raises InvalidSmiles (a ValueError) naming the input and why: empty, too long, non-ASCII, a space inside it
+    (RDKit would silently drop the rest), not valid SMILES, or holding a dummy atom (`*`), which is a placeholder
+    rather than an atom.
     """
     if not isinstance(smiles, str) or not smiles.strip():
         raise InvalidSmiles("Empty SMILES: paste a molecule such as CC(C)=CCCC(C)(O)C=C (linalool).")
@@ -53,10 +74,18 @@ def parse_smiles(smiles: str) -> Mol:
         bad = next(c for c in smiles if not c.isascii())
         raise InvalidSmiles(f"SMILES contains the non-ASCII character {bad!r}: SMILES use ASCII letters, digits "
                             f"and symbols only. Check for pasted quotes, dashes or emoji.")
-    mol = to_mol(smiles)
+    shown = smiles if len(smiles) <= 60 else smiles[:57] + "..."
+    if _has_inner_space(smiles):
+        raise InvalidSmiles(f"SMILES {shown!r} contains a space, tab or line break: RDKit would read only the part "
+                            f"before it. Give one SMILES per line, and join the components of a salt or mixture "
+                            f"with '.'.")
+    with without_rdkit_log():
+        mol = Chem.MolFromSmiles(smiles.strip())
     if mol is None:
-        shown = smiles if len(smiles) <= 60 else smiles[:57] + "..."
         raise InvalidSmiles(f"RDKit cannot parse {shown!r} as SMILES (check brackets, ring closures and valences).")
+    if has_dummy_atom(mol):
+        raise InvalidSmiles(f"SMILES {shown!r} contains a dummy atom `*` (atomic number 0): a placeholder for an "
+                            f"attachment point or unknown group, not an atom. Replace it with the real atom or group.")
     return mol
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -34,6 +34,10 @@ class GenerationDefaults:
     guidance_slider_max: float = 5.0  # the app's slider stops here: beyond it validity drops (model card)
     oversample: int = 4  # molecules sampled per candidate returned (k ~ 4, as in GenMol)
     edit_strength: float = 0.5  # share of an edited molecule's tokens re-masked (0..1)
+    exploration: float = 1.0  # how far from known materials, 0..1: the share of a retrieved known odorant's tokens
+    #   re-masked and regenerated toward the brief; 1 = de novo (every token sampled). See docs/model_card_generator.md
+    exploration_slider_min: float = 0.05  # the app's slider starts here: at 0 nothing changes, so every sample
+    #   is a known odorant and none is returned
 
 
 GENERATION = GenerationDefaults()
@@ -45,8 +49,9 @@ class Settings:
     weights_dir: Path = WEIGHTS_DIR  # trained models
     generator_dir: Path | None = None  # generator checkpoint folder; None = <weights_dir>/generator
     data_mirror: str | None = None  # base URL replacing the pinned upstream URLs (tests, mirrors)
-    redis_url: str | None = None  # shared cache; None = in-process cache only
+    redis_url: str | None = field(default=None, repr=False)  # shared cache; None = in-process cache only (may hold a password: never shown)
     cache_ttl_s: int = 7 * 24 * 3600  # Redis entry lifetime (7 days)
+    cache_secret: str | None = field(default=None, repr=False)  # HMAC key of cached values, the same on every replica; None = not shared across processes
 
     @property
     def generator_path(self) -> Path:
@@ -63,4 +68,5 @@ class Settings:
             data_mirror=env.get("ODORDIFF_DATA_MIRROR") or None,
             redis_url=env.get("ODORDIFF_REDIS_URL") or None,
             cache_ttl_s=int(env.get("ODORDIFF_CACHE_TTL_S", 7 * 24 * 3600)),
+            cache_secret=env.get("ODORDIFF_CACHE_SECRET") or None,
         )

@@ -3,16 +3,23 @@
 The sums and URLs are copied from ../shared/data/SHA256SUMS and its README (pyrfume-data and openpom
 pinned to a commit, so the checksums hold). The two safety tables compiled for OdorDiff have no
 upstream: they ship inside the package (package_data/safety) and are checked the same way.
+
+Downloads happen only in `odordiff data check --download` (`make data`, the first step of `make run`; the
+Docker image runs it at build time). At run time a missing file is a DataError saying so, never a download.
 """
 from __future__ import annotations
 
 import hashlib
+import http.client
+import ipaddress
 import shutil
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from .config import PACKAGE_DATA_DIR, Settings
 from .errors import DataError
@@ -104,44 +111,96 @@ def _url_for(entry: DataFile, settings: Settings) -> str:
     return entry.url
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_download_url(url: str, *, mirror: bool) -> None:
+    """Returns None when OdorDiff may fetch this URL: https, or plain http to a loopback host for a mirror.
+
+    Raises DataError otherwise. Plain http from anywhere else could be altered on the way; the checksum would
+    catch that, but a download that is refused is clearer than one that fails its checksum.
+    """
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme == "https" and host:
+        return
+    if mirror and parts.scheme == "http" and _is_loopback(host):
+        return
+    where = "ODORDIFF_DATA_MIRROR" if mirror else "the pinned upstream URL"
+    raise DataError(f"Refusing to download from {url} ({where}): data files are fetched over https only (a mirror "
+                    f"on this machine, 127.0.0.1 or localhost, may use http). Point ODORDIFF_DATA_MIRROR at an "
+                    f"https mirror, or copy the files into ODORDIFF_DATA_DIR by hand.")
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme, parts.hostname or "", parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+
+
+class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect only to the same scheme, host and port: a pinned file comes from where it was pinned."""
+
+    def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str,
+                         headers: http.client.HTTPMessage, newurl: str) -> urllib.request.Request | None:
+        if _origin(newurl) != _origin(req.full_url):
+            fp.close()
+            raise DataError(f"Refused the redirect from {req.full_url} to {newurl}: data files are downloaded only "
+                            f"from the host they are pinned to, never from where a redirect points. Point "
+                            f"ODORDIFF_DATA_MIRROR at a mirror that serves the files itself, or copy them into "
+                            f"ODORDIFF_DATA_DIR by hand.")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 def download_file(name: str, settings: Settings, timeout_s: float = 30.0) -> Path:
     """Downloads one file from its pinned URL (or the mirror), verifies its SHA-256 and moves it into place.
 
-    Raises DataError naming the file and the fix when the network fails or the bytes do not match;
-    a partial or wrong download never replaces the target.
+    Only `odordiff data check --download` (the data step of `make run` / `make data`) calls this: nothing
+    downloads at run time. https only (an ODORDIFF_DATA_MIRROR on a loopback host may be http), no redirect to
+    another host. Raises DataError naming the file and the fix when the URL is refused, the network fails or the
+    bytes do not match; the file is moved into place only after its checksum matched, so a partial, redirected
+    or wrong download never replaces the target.
     """
     entry = _entry(name)
     path, _ = _location(entry, settings)
     if entry.url is None:
         raise DataError(f"{name} ships with the package at {path}; reinstall OdorDiff (git checkout) to restore it.")
     url = _url_for(entry, settings)
+    check_download_url(url, mirror=bool(settings.data_mirror))
+    opener = urllib.request.build_opener(_SameOriginRedirects())
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".part") as tmp:
         tmp_path = Path(tmp.name)
+    try:
         try:
-            with urllib.request.urlopen(url, timeout=timeout_s) as resp:
-                shutil.copyfileobj(resp, tmp)
+            with opener.open(url, timeout=timeout_s) as resp, open(tmp_path, "wb") as out:
+                shutil.copyfileobj(resp, out)
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
-            tmp.close()
-            tmp_path.unlink(missing_ok=True)
             raise DataError(
                 f"Data file {name} is missing from {settings.data_dir} and could not be downloaded from {url} "
                 f"({exc}). Connect to the internet and run `odordiff data check --download`, or copy the file "
                 f"there by hand, or set ODORDIFF_DATA_DIR to a folder that holds it."
             ) from None
-    got = sha256_file(tmp_path)
-    if got != entry.sha256:
-        tmp_path.unlink(missing_ok=True)
-        raise DataError(f"Downloaded {name} from {url} but its SHA-256 is {got}, expected {entry.sha256}. "
-                        f"The mirror serves a different version; point ODORDIFF_DATA_MIRROR at a pinned copy.")
-    tmp_path.replace(path)
+        got = sha256_file(tmp_path)
+        if got != entry.sha256:
+            raise DataError(f"Downloaded {name} from {url} but its SHA-256 is {got}, expected {entry.sha256}. "
+                            f"The mirror serves a different version; point ODORDIFF_DATA_MIRROR at a pinned copy.")
+        tmp_path.replace(path)
+    finally:
+        tmp_path.unlink(missing_ok=True)  # a failed or refused download leaves nothing behind
     return path
 
 
-def data_path(name: str, settings: Settings, *, download: bool = True) -> Path:
-    """Returns the verified path of one data file, downloading it first when it is missing.
+def data_path(name: str, settings: Settings) -> Path:
+    """Returns the verified path of one data file. Never downloads: fetching is `make data`'s job.
 
-    Raises DataError when the file is corrupted (checksum mismatch) or missing and cannot be fetched.
+    Raises DataError when the file is missing (saying to run `make data` or `odordiff data check --download`)
+    or corrupted (checksum mismatch).
     """
     status = check_file(name, settings)
     if status.status == "ok":
@@ -149,6 +208,6 @@ def data_path(name: str, settings: Settings, *, download: bool = True) -> Path:
     if status.status == "checksum mismatch":
         raise DataError(f"Data file {status.path} does not match its SHA-256 (corrupted or a different "
                         f"version). Delete it and run `odordiff data check --download` to fetch the pinned copy.")
-    if not download:
-        raise DataError(f"Data file {status.path} is missing. Run `odordiff data check --download`.")
-    return download_file(name, settings)
+    raise DataError(f"Data file {name} is missing from {status.path.parent}. Nothing is downloaded while OdorDiff "
+                    f"runs: run `make data` or `odordiff data check --download` to fetch and verify the pinned "
+                    f"files, or set ODORDIFF_DATA_DIR to a folder that holds them.")

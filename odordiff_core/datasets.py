@@ -42,16 +42,16 @@ GENERATOR_CORPUS_FILES = (GSLF_FILE, PYRFUME_CORPUS_FILE, IFRA_MOLECULES_FILE)
 
 
 def read_rows(name: str, settings: Settings) -> list[dict[str, str]]:
-    """Returns the rows of a data file as dicts of strings (verified, downloaded when missing).
+    """Returns the rows of a data file as dicts of strings (verified against its checksum).
 
-    Raises DataError (with the fix) when the file is missing and cannot be downloaded, or fails its checksum.
+    Raises DataError (with the fix: `make data`) when the file is missing or fails its checksum.
     """
     with open(data_path(name, settings), newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
 
 
 def read_frame(name: str, settings: Settings) -> pd.DataFrame:
-    """Returns a data file as a pandas DataFrame (verified, downloaded when missing)."""
+    """Returns a data file as a pandas DataFrame (verified against its checksum)."""
     return pd.read_csv(data_path(name, settings))
 
 

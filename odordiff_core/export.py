@@ -2,7 +2,8 @@
 
 A `ShortlistItem` is one row: the molecule, where it came from (prompt, seed, model versions) and
 what the core computed about it (odor, safety, properties, nearest known). `None` fields stay empty
-in the CSV: never a made-up value.
+in the CSV: never a made-up value. A generated molecule leads with its fit percentile ("fits the brief better
+than N % of known odorants") and the predictor's confidence (scores.py); the raw odor match stays for ranking.
 
 CSV safety: a spreadsheet runs a cell that starts with `=`, `+`, `-` or `@` (and some also act on a
 leading tab or carriage return) as a formula (OWASP "CSV injection"). Every text cell that starts with
@@ -22,6 +23,7 @@ from rdkit import Chem
 from rdkit.Chem import AllChem
 
 from .chem import to_mol, without_rdkit_log
+from .scores import Confidence
 from .types import Verdict
 
 if TYPE_CHECKING:  # typing only: export works on any object with these fields
@@ -35,7 +37,8 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")  # leading characters a spre
 TOP_DESCRIPTORS = 5  # descriptors written per molecule in `top_descriptors`
 
 COLUMNS = (
-    "smiles", "source", "prompt", "seed", "generator_version", "predictor_version", "odor_match",
+    "smiles", "source", "prompt", "seed", "generator_version", "predictor_version", "fit_percentile", "confidence",
+    "odor_match",
     "top_descriptors", "note", "safety_verdict", "safety_flags", "safety_version",
     "mw", "clogp", "tpsa", "hbd", "hba", "rotatable_bonds", "heavy_atoms", "sa_score", "sa_class",
     "boiling_point_c", "substantivity_h", "novel", "known_as", "nearest_smiles", "nearest_name",
@@ -52,7 +55,7 @@ class ShortlistItem:
     prompt: str | None = None  # the brief it was generated for
     seed: int | None = None  # re-running the prompt with this seed reproduces it
     generator_version: str | None = None
-    odor_match: float | None = None  # 0..1 agreement of the predicted profile with the brief
+    odor_match: float | None = None  # the ranking key: target-weighted mean probability minus excluded (-1..1)
     odor: OdorProfile | None = None
     safety: SafetyReport | None = None
     properties: Properties | None = None
@@ -60,6 +63,8 @@ class ShortlistItem:
     known: KnownMaterial | None = None  # the molecule itself is in the data
     nearest: NearestKnown | None = None  # most similar known odorant
     user_note: str = ""  # the perfumer's note
+    fit_percentile: float | None = None  # 0..100: % of known odorants that fit the brief worse; None = no brief / not computed
+    confidence: Confidence | None = None  # how far to trust the predicted profile; None = not computed
 
 
 def item_from_candidate(candidate: Any, prompt: str, note: str = "") -> ShortlistItem:
@@ -69,6 +74,7 @@ def item_from_candidate(candidate: Any, prompt: str, note: str = "") -> Shortlis
         generator_version=candidate.model_version, odor_match=candidate.odor_match, odor=candidate.odor,
         safety=candidate.safety, properties=candidate.properties, novel=candidate.novel,
         known=getattr(candidate, "known", None), nearest=candidate.nearest, user_note=note,
+        fit_percentile=getattr(candidate, "fit_percentile", None), confidence=getattr(candidate, "confidence", None),
     )
 
 
@@ -116,10 +122,10 @@ def item_fields(item: ShortlistItem) -> dict[str, tuple[str, bool]]:
         "safety_verdict": sf.verdict if sf else Verdict.NOT_SCREENED, "safety_flags": _flags_text(sf),
         "safety_version": sf.version if sf else "", "sa_class": (pr.sa_class or "") if pr else "",
         "known_as": known_as, "nearest_smiles": nb.smiles if nb else "", "nearest_name": (nb.name or "") if nb else "",
-        "user_note": item.user_note,
+        "user_note": item.user_note, "confidence": str(item.confidence) if item.confidence is not None else "",
     }
     numbers = {
-        "seed": _num(item.seed), "odor_match": _num(item.odor_match),
+        "seed": _num(item.seed), "odor_match": _num(item.odor_match), "fit_percentile": _num(item.fit_percentile, 1),
         "mw": _num(pr.mw, 2) if pr else "", "clogp": _num(pr.clogp, 2) if pr else "",
         "tpsa": _num(pr.tpsa, 1) if pr else "", "hbd": _num(pr.hbd) if pr else "", "hba": _num(pr.hba) if pr else "",
         "rotatable_bonds": _num(pr.rotatable_bonds) if pr else "", "heavy_atoms": _num(pr.heavy_atoms) if pr else "",

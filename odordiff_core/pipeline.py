@@ -6,8 +6,10 @@
 1. `plan(req) -> Plan`: validate the request, read the prompt (interpreter weights over the 138 GS-LF labels),
    build the target and excluded label vectors and, for "more like this" / edit, the start and the constraint.
 2. `sample(plan) -> list[str | None]`: draw k*n SELFIES with the diffusion model, decode and canonicalise.
-3. `screen(plan, raw) -> Screened`: de-duplicate, drop known molecules (novelty test: connectivity key in any
-   data file), molecules the safety screen blocks and those outside the request's filters.
+3. `screen(plan, raw) -> Screened`: de-duplicate, then drop, in this order, known molecules (novelty test:
+   connectivity key in any data file), chemically unsound ones (`soundness.py`: unstable or implausible groups
+   such as a sulfenic acid, an enol written for its ketone, a ketene), those the safety screen blocks and
+   those outside the request's filters.
 4. `rank(plan, screened) -> GenerationResult`: score each (odor match of the predictor's probabilities
    against the targets), rank, keep at most n. The list is never padded: when fewer than n survive,
    `message` says where the others went.
@@ -27,8 +29,11 @@ from .generator import Generator, condition_vector, load_generator
 from .known import NearestKnown
 from .properties import Properties, compute_properties
 from .report import Reporter, load_reporter
+from .retrieval import Retriever, load_retriever
 from .safety import SafetyReport
 from .sampler import Constraint, SamplerConfig, fix_tokens, sample
+from .scores import Confidence, KnownScores, confidence_levels, fit_percentiles, load_known_scores
+from .soundness import SoundnessScreen, default_screen
 from .text import Interpretation, Interpreter, load_interpreter
 from .tokens import MASK_ID, decode_smiles, scaffold_template, to_selfies
 from .types import Note, OdorProfile, Verdict
@@ -47,6 +52,10 @@ class GenerateRequest:
     keep_scaffold_of: str | None = None  # SMILES: "more like this", keep its ring scaffold, regenerate the rest
     edit_of: str | None = None  # SMILES: re-mask edit_strength of its tokens and denoise toward the prompt
     edit_strength: float = GENERATION.edit_strength  # share of the edited molecule's tokens re-masked (0..1)
+    # how far from known materials, 0..1: edit the n known odorants whose labels best match the brief (the
+    # generator's training molecules, `retrieval.py`), re-masking this share of their tokens; 1 = de novo.
+    # keep_scaffold_of and edit_of take precedence: with either set, exploration is ignored.
+    exploration: float = GENERATION.exploration
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -55,8 +64,13 @@ class GenerateRequest:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> GenerateRequest:
-        """Returns the request `to_json` wrote (JSON has a list for mw_range, the request a tuple)."""
-        return cls(**{**d, "mw_range": tuple(d["mw_range"]) if d.get("mw_range") else None})
+        """Returns the request `to_json` wrote (JSON has a list for mw_range, the request a tuple).
+
+        JSON written before the exploration dial existed has no "exploration": those results were sampled
+        de novo, so it reads as 1.0 (not today's default, which may differ).
+        """
+        return cls(**{**d, "mw_range": tuple(d["mw_range"]) if d.get("mw_range") else None,
+                      "exploration": d.get("exploration", 1.0)})
 
 
 @dataclass(frozen=True)
@@ -72,23 +86,32 @@ class Candidate:
     properties: Properties | None
     seed: int  # the request's seed: re-running the request reproduces this candidate
     model_version: str
+    # % of the 4,983 known GS-LF odorants whose odor match for the same brief is lower (scores.py); None = not computed
+    fit_percentile: float | None = None
+    confidence: Confidence | None = None  # how far to trust the predicted profile (scores.py); None = not computed
 
     def to_json(self) -> dict[str, Any]:
         return {"rank": self.rank, "smiles": self.smiles, "odor_match": self.odor_match,
                 "top_descriptors": list(self.top_descriptors), "odor": self.odor.to_json(), "novel": self.novel,
                 "nearest": self.nearest.to_json() if self.nearest else None, "safety": self.safety.to_json(),
                 "properties": self.properties.to_json() if self.properties else None, "seed": self.seed,
-                "model_version": self.model_version}
+                "model_version": self.model_version, "fit_percentile": self.fit_percentile,
+                "confidence": str(self.confidence) if self.confidence is not None else None}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Candidate:
-        """Returns the candidate `to_json` wrote; each part is rebuilt by its own type's from_json."""
+        """Returns the candidate `to_json` wrote; each part is rebuilt by its own type's from_json.
+
+        JSON cached before the fit percentile and confidence existed has neither key: they read as None (not computed).
+        """
+        conf = d.get("confidence")
         return cls(rank=d["rank"], smiles=d["smiles"], odor_match=d["odor_match"],
                    top_descriptors=tuple(d["top_descriptors"]), odor=OdorProfile.from_json(d["odor"]),
                    novel=d["novel"], nearest=NearestKnown.from_json(d["nearest"]) if d["nearest"] else None,
                    safety=SafetyReport.from_json(d["safety"]),
                    properties=Properties.from_json(d["properties"]) if d["properties"] is not None else None,
-                   seed=d["seed"], model_version=d["model_version"])
+                   seed=d["seed"], model_version=d["model_version"], fit_percentile=d.get("fit_percentile"),
+                   confidence=Confidence(conf) if conf is not None else None)
 
 
 @dataclass(frozen=True)
@@ -100,10 +123,11 @@ class GenerationResult:
     n_valid: int  # decoded to an RDKit molecule
     n_unique: int  # distinct canonical SMILES among the valid
     n_novel: int  # unique molecules not in any data file
-    n_blocked: int  # novel molecules the safety screen blocked
+    n_blocked: int  # novel, sound molecules the safety screen blocked
     message: str | None  # why fewer than n candidates, or why none
     model_version: str
     n_filtered: int = 0  # novel, unblocked molecules dropped by note / MW / caution filters
+    n_unsound: int = 0  # novel molecules the soundness screen dropped (JSON cached before it existed reads 0)
 
     def to_json(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -154,9 +178,10 @@ class Screened:
     n_valid: int  # decoded to an RDKit molecule
     n_unique: int  # distinct canonical SMILES among the valid
     n_novel: int  # unique molecules not in any data file
-    n_blocked: int  # novel molecules the safety screen blocked
+    n_blocked: int  # novel, sound molecules the safety screen blocked
     n_filtered: int  # novel, unblocked molecules dropped by note / MW / caution filters
     kept: tuple[Kept, ...]  # in sampling order
+    n_unsound: int = 0  # novel molecules the soundness screen dropped (checked before safety)
 
 
 def odor_match(probs: np.ndarray, target: np.ndarray, excluded: np.ndarray) -> np.ndarray:
@@ -168,6 +193,15 @@ def odor_match(probs: np.ndarray, target: np.ndarray, excluded: np.ndarray) -> n
     return score
 
 
+def remask(base: torch.Tensor, share: float, seed: int) -> torch.Tensor:
+    """Returns base (m, L) with each position set to MASK with probability `share` (PAD positions too, so an
+    edit can grow the molecule); the draw comes from a CPU generator seeded with seed + 7919, apart from the
+    sampler's own stream for `seed`."""
+    gen = torch.Generator("cpu").manual_seed(seed + 7919)
+    hit = torch.rand(base.shape, generator=gen) < share  # (m, L)
+    return torch.where(hit, torch.full_like(base, MASK_ID), base)
+
+
 @dataclass
 class Pipeline:
     """Loaded generator + interpreter + scoring models. Read-only after load; share one per process."""
@@ -177,6 +211,9 @@ class Pipeline:
     reporter: Reporter  # predictor, safety screen, property models, known-odorant index
     sampler: SamplerConfig = field(default_factory=SamplerConfig)  # steps; its guidance is the evaluation's default
     oversample: int = GENERATION.oversample  # k: molecules sampled per candidate returned
+    retriever: Retriever | None = None  # known labelled odorants that exploration < 1 edits; None = de novo only
+    known_scores: KnownScores | None = None  # known odorants' predicted profiles (fit percentile); None = not computed
+    soundness: SoundnessScreen = field(default_factory=default_screen)  # unstable/implausible groups (soundness.py)
     labels: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -187,7 +224,19 @@ class Pipeline:
 
     @property
     def model_version(self) -> str:
-        return f"{self.generator.version}|{self.reporter.predictor.version}"
+        """Returns the versions of every model and table that shapes a result, "|"-joined: the generator, the odor
+        predictor, the prompt interpreter, the safety screen and the soundness screen (their tables' hashes). It is
+        the Redis cache key's version, so a changed part must change it: add a new model or screen's version to
+        `parts` below."""
+        parts = (
+            self.generator.version,
+            self.reporter.predictor.version,
+            self.interpreter.version,
+            self.reporter.screen.version,
+            self.soundness.version,
+            # a new model or screen that changes generate()'s output adds its version here
+        )
+        return "|".join(parts)
 
     def interpret(self, prompt: str) -> Interpretation:
         """Returns the interpreter's reading of the prompt (raises InvalidInput on an empty prompt)."""
@@ -213,8 +262,12 @@ class Pipeline:
         x = sample(g.model, cond, n, cfg, g.schedule, seed=seed, init=init, constraint=constraint)
         return [decode_smiles(g.vocab.decode(row.tolist())) for row in x]
 
-    def _start(self, req: GenerateRequest, m: int) -> tuple[torch.Tensor | None, Constraint | None, str | None]:
-        """Returns (init, constraint, problem) for "more like this" / edit requests."""
+    def _start(self, req: GenerateRequest, m: int,
+               target: np.ndarray) -> tuple[torch.Tensor | None, Constraint | None, str | None]:
+        """Returns (init, constraint, problem) for "more like this", edit and exploration < 1 requests.
+
+        Precedence: keep_scaffold_of, then edit_of, then exploration; (None, None, None) = de novo.
+        """
         g = self.generator
         L = g.model.cfg.max_len
         if req.keep_scaffold_of:
@@ -234,17 +287,44 @@ class Pipeline:
                 raise InvalidInput(f"{req.edit_of} cannot be written in this model's {L}-token SELFIES vocabulary; "
                                    f"pick a smaller molecule to edit.")
             base = torch.tensor(edit_ids)[None].repeat(m, 1)  # (m, L)
-            gen = torch.Generator("cpu").manual_seed(req.seed + 7919)
-            remask = torch.rand(base.shape, generator=gen) < req.edit_strength
-            return torch.where(remask, torch.full_like(base, MASK_ID), base), None, None
+            return remask(base, req.edit_strength, req.seed), None, None
+        if req.exploration < 1.0:  # 1.0 re-masks everything: plain de-novo sampling, so it takes that path
+            return self._analogues(req, m, target)
         return None, None, None
+
+    def _analogues(self, req: GenerateRequest, m: int,
+                   target: np.ndarray) -> tuple[torch.Tensor | None, None, str | None]:
+        """Returns (init, None, problem): the req.n known odorants best matching the target, m // req.n copies
+        of each, with a req.exploration share of their token positions re-masked."""
+        if self.retriever is None:
+            raise InvalidInput(f"exploration {req.exploration:g} edits retrieved known odorants, but this Pipeline was "
+                               f"built without a retriever: build it with load_pipeline(settings) (or pass "
+                               f"retriever=load_retriever(...)), or ask for exploration 1 (de novo).")
+        g = self.generator
+        L = g.model.cfg.max_len
+        sources: list[list[int]] = []
+        for smi in self.retriever.ranked(target):  # skips molecules this vocabulary / length cannot write
+            sf_str = to_selfies(smi)
+            ids = g.vocab.encode(sf_str, L) if sf_str else None
+            if ids is not None:
+                sources.append(ids)
+                if len(sources) == req.n:
+                    break
+        if not sources:
+            return None, None, "No known odorant could be written in this model's vocabulary; generated de novo instead."
+        per_source = -(-m // len(sources))  # = oversample when all req.n sources were found
+        base = torch.tensor(sources).repeat_interleave(per_source, 0)[:m]  # (m, L): each source's copies together
+        problem = None if req.exploration > 0 else ("Exploration 0 changes no token: every sample is a known odorant, "
+                                                    "and known molecules are never returned. Raise exploration.")
+        return remask(base, req.exploration, req.seed), None, problem
 
     def plan(self, req: GenerateRequest) -> Plan:
         """Returns what the request will sample: targets, exclusions, sample count, start and constraint.
 
-        Raises InvalidInput for n outside 1..64, a guidance outside 0..10, an unknown note, an empty prompt
-        without weights, unknown labels in weights, or an unparsable SMILES in keep_scaffold_of / edit_of.
-        A request from which no descriptor can be read is not an error: its plan samples nothing.
+        Raises InvalidInput for n outside 1..64, a guidance outside 0..10, an exploration outside 0..1, an
+        unknown note, an empty prompt without weights, unknown labels in weights, or an unparsable SMILES in
+        keep_scaffold_of / edit_of. A request from which no descriptor can be read is not an error: its plan
+        samples nothing. exploration < 1 starts from retrieved known odorants unless keep_scaffold_of / edit_of is set.
         """
         if not 1 <= req.n <= GENERATION.max_n:
             raise InvalidInput(f"n must be between 1 and {GENERATION.max_n}, got {req.n}.")
@@ -253,6 +333,9 @@ class Pipeline:
                                f"got {req.guidance}.")
         if req.note is not None and req.note not in tuple(Note):
             raise InvalidInput(f"note must be top, heart or base, got {req.note!r}.")
+        if not 0.0 <= req.exploration <= 1.0:  # also refuses NaN
+            raise InvalidInput(f"exploration must be between 0 (close analogues of known odorants) and 1 (de novo), "
+                               f"got {req.exploration}.")
         interp = self.interpret(req.prompt) if (req.prompt.strip() or req.weights is None) else None
         weights = req.weights if req.weights is not None else (interp.weights if interp else {})
         target = self.target_vector(weights)
@@ -265,7 +348,7 @@ class Pipeline:
                    "No odor descriptor could be read from the prompt; name smells (e.g. citrus, woody, rose) or set weights.")
             return Plan(req, interp, target, excluded, 0, None, None, why, self.model_version)
         m = self.oversample * req.n
-        init, constraint, problem = self._start(req, m)
+        init, constraint, problem = self._start(req, m, target)
         return Plan(req, interp, target, excluded, m, init, constraint, problem, self.model_version)
 
     def sample(self, plan: Plan) -> list[str | None]:
@@ -277,9 +360,11 @@ class Pipeline:
                                   constraint=plan.constraint)
 
     def screen(self, plan: Plan, raw: list[str | None]) -> Screened:
-        """Returns the molecules of `raw` that are valid, unique, novel, not blocked and inside the filters.
+        """Returns the molecules of `raw` that are valid, unique, novel, sound, not blocked and inside the filters.
 
-        Properties are computed only when a note / MW filter needs them (rank() computes the rest).
+        Checked in that order, each count of the survivors of the one before: novelty, then chemical soundness
+        (`soundness.py`), then safety, then the request's filters. Properties are computed only when a note / MW
+        filter needs them (rank() computes the rest).
         """
         req = plan.request
         valid = [s for s in raw if s is not None]
@@ -288,8 +373,11 @@ class Pipeline:
         known = self.reporter.known
         novel = [(s, mol) for s, mol in zip(unique, mols) if mol is not None and not known.is_known(mol)]
         kept: list[Kept] = []
-        n_blocked, n_filtered = 0, 0
+        n_unsound, n_blocked, n_filtered = 0, 0, 0
         for s, mol in novel:
+            if not self.soundness.check(mol).sound:
+                n_unsound += 1
+                continue
             rep = self.reporter.screen.screen(mol)
             if rep.verdict == Verdict.BLOCKED:
                 n_blocked += 1
@@ -301,16 +389,23 @@ class Pipeline:
                 n_filtered += 1
                 continue
             kept.append(Kept(s, mol, rep, props))
-        return Screened(len(raw), len(valid), len(unique), len(novel), n_blocked, n_filtered, tuple(kept))
+        return Screened(len(raw), len(valid), len(unique), len(novel), n_blocked, n_filtered, tuple(kept), n_unsound)
 
     def rank(self, plan: Plan, screened: Screened) -> GenerationResult:
-        """Returns the result: the kept molecules scored by odor match against the plan's targets, best n first."""
+        """Returns the result: the kept molecules scored by odor match against the plan's targets, best n first.
+
+        Each candidate also gets its fit percentile among the known odorants scored for the same targets
+        (None without `known_scores`) and a confidence level (scores.py); neither changes the order.
+        """
         req = plan.request
         cands: list[Candidate] = []
         if screened.kept:
             predictor = self.reporter.predictor
-            probs, std = predictor.predict_with_std([k.mol for k in screened.kept])
+            probs, std, similarity = predictor.predict_with_domain([k.mol for k in screened.kept])
             match = odor_match(probs, plan.target, plan.excluded)
+            pct = (fit_percentiles(odor_match(self.known_scores.probs, plan.target, plan.excluded), match)
+                   if self.known_scores is not None else None)  # (N,): one (M, 138) @ (138,) + a sort of M
+            conf = confidence_levels(probs, std, similarity)
             order = sorted(range(len(screened.kept)), key=lambda i: (-round(float(match[i]), 6), i))[: req.n]
             for rank, i in enumerate(order, 1):
                 k = screened.kept[i]
@@ -322,21 +417,22 @@ class Pipeline:
                     nearest=self.reporter.known.nearest(k.mol), safety=k.safety,
                     properties=k.properties if k.properties is not None
                     else compute_properties(k.mol, self.reporter.prop_models),
-                    seed=req.seed, model_version=plan.model_version))
+                    seed=req.seed, model_version=plan.model_version,
+                    fit_percentile=float(pct[i]) if pct is not None else None, confidence=conf[i]))
         message = plan.notice
         if plan.n_samples and len(cands) < req.n:
             s = screened
             why = (f"Only {len(cands)} of {req.n} candidates: sampled {s.n_sampled}, {s.n_valid} valid, "
-                   f"{s.n_unique} unique, {s.n_unique - s.n_novel} already known (left out), {s.n_blocked} blocked by "
-                   f"the safety screen, {s.n_filtered} outside the note/MW/caution filters. Try another seed or a "
-                   f"lower guidance.")
+                   f"{s.n_unique} unique, {s.n_unique - s.n_novel} already known (left out), {s.n_unsound} chemically "
+                   f"unsound (unstable or implausible groups), {s.n_blocked} blocked by the safety screen, "
+                   f"{s.n_filtered} outside the note/MW/caution filters. Try another seed or a lower guidance.")
             message = f"{message} {why}" if message else why
         return GenerationResult(req, plan.interpretation, tuple(cands), screened.n_sampled, screened.n_valid,
                                 screened.n_unique, screened.n_novel, screened.n_blocked, message, plan.model_version,
-                                screened.n_filtered)
+                                screened.n_filtered, screened.n_unsound)
 
     def generate(self, req: GenerateRequest) -> GenerationResult:
-        """Returns up to req.n ranked, novel, unblocked candidates. Same request + model => same result.
+        """Returns up to req.n ranked, novel, sound, unblocked candidates. Same request + model => same result.
 
         rank(screen(sample(plan))); raises InvalidInput as `plan` does.
         """
@@ -350,6 +446,11 @@ def load_pipeline(settings: Settings, *, reporter: Reporter | None = None) -> Pi
     reporter: an already-loaded `Reporter` to share (the app holds one per process); None loads it here.
     Raises ModelNotFound when any model's weights are missing: there is no generation without a checkpoint.
     """
-    return Pipeline(generator=load_generator(settings.generator_path),
+    generator = load_generator(settings.generator_path)
+    reporter = reporter if reporter is not None else load_reporter(settings)
+    predictor = reporter.predictor
+    return Pipeline(generator=generator,
                     interpreter=load_interpreter(settings),
-                    reporter=reporter if reporter is not None else load_reporter(settings))
+                    reporter=reporter,
+                    known_scores=load_known_scores(settings, predictor.version, len(predictor.labels)),
+                    retriever=load_retriever(settings, generator.labels, (h["smiles"] for h in generator.heldout())))

@@ -8,16 +8,22 @@ Rules and where they come from:
   rates measured in package_data/safety/README.md; autoxidation pre-hapten as a warning only;
 - RDKit's PAINS catalog only, as a warning: the drug-discovery catalogs (BRENK, MLSMR, LINT, SureChEMBL, NIH)
   flag alkenes, aldehydes and esters and would reject linalool, limonene and Hedione (README table).
-Warnings are shown but do not raise the verdict. Any exception inside the rules gives "not screened".
+A salt, hydrate, solution or mixture is screened whole, component by component and as RDKit's standardised
+parent; the verdict is the worst, and each flag names the component it was found on. Warnings are shown but do
+not raise the verdict. A rule that raises gives "not screened" unless another rule found a block: each rule fails
+alone, and the flags the others found stay.
 """
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import Any
 
 from rdkit import Chem
 from rdkit.Chem.FilterCatalog import FilterCatalog, FilterCatalogParams
+from rdkit.Chem.MolStandardize import rdMolStandardize
 
 from .chem import Mol, canonical_smiles, connectivity_key, morgan_fp, tanimoto_many, to_mol, without_rdkit_log
 from .config import Settings
@@ -166,6 +172,55 @@ def _t3db_entries(rows: list[dict[str, str]]) -> dict[str, list[_Listed]]:
     return by_key
 
 
+class Check(StrEnum):
+    """One rule group of the screen; which parts of an input each group looks at is set by the tuples below."""
+
+    ELEMENTS = "elements"  # metals, metalloids, elements foreign to fragrance materials
+    CHARGE = "charge"  # net formal charge
+    RADICALS = "radicals"
+    MIXTURE = "mixture"  # several disconnected components
+    ISOTOPE = "isotope"
+    REACTIVE = "reactive"  # REACTIVE_GROUPS
+    IDENTITY = "identity"  # list membership by connectivity key, then close analogue of a blocked row
+    LISTED = "listed"  # list membership only (the whole of a multi-component input)
+    HALOGEN = "halogen"
+    ALERTS = "alerts"  # SENSITISATION_ALERTS
+    AUTOXIDATION = "autoxidation"
+    PAINS = "pains"
+    STANDARDISE = "standardise"  # splitting into components and RDKit's parent (a failure here is a failed rule too)
+
+
+# A single-component input gets every check. A salt, hydrate, solution or mixture gets the material checks on
+# the whole (net charge, the mixture note, list membership of the whole), the molecule checks on each component
+# (so a prohibited material is found next to water, ethanol or a counter-ion), and the molecule checks plus
+# charge on RDKit's standardised parent (largest organic fragment, uncharged) when it differs from every
+# component. Charge is not checked per component: a counter-ion is charged by design; the whole and the parent are.
+SINGLE_CHECKS: tuple[Check, ...] = (
+    Check.ELEMENTS, Check.CHARGE, Check.RADICALS, Check.MIXTURE, Check.ISOTOPE, Check.REACTIVE, Check.IDENTITY,
+    Check.HALOGEN, Check.ALERTS, Check.AUTOXIDATION, Check.PAINS)
+WHOLE_CHECKS: tuple[Check, ...] = (Check.CHARGE, Check.MIXTURE, Check.LISTED)
+COMPONENT_CHECKS: tuple[Check, ...] = tuple(c for c in SINGLE_CHECKS if c not in (Check.CHARGE, Check.MIXTURE))
+PARENT_CHECKS: tuple[Check, ...] = tuple(c for c in SINGLE_CHECKS if c != Check.MIXTURE)
+_SHOWN_CHARS = 60  # longest component SMILES quoted in full in a flag's reason
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """One thing the screen looks at: the input itself, one of its components, or its standardised parent."""
+
+    label: str  # put before each flag's reason, e.g. "component 1 of 2 (CCO)"; "" for the input itself
+    mol: Mol
+    checks: tuple[Check, ...]
+
+
+def _shown(smiles: str) -> str:
+    return smiles if len(smiles) <= _SHOWN_CHARS else smiles[:_SHOWN_CHARS - 3] + "..."
+
+
+def _labelled(flag: Flag, label: str) -> Flag:
+    return replace(flag, reason=f"{label}: {flag.reason}") if label else flag
+
+
 class SafetyScreen:
     """Applies every rule to one molecule. Immutable after construction, safe to share across threads."""
 
@@ -180,54 +235,61 @@ class SafetyScreen:
         params = FilterCatalogParams()
         params.AddCatalog(FilterCatalogParams.FilterCatalogs.PAINS)
         self._pains = FilterCatalog(params)
+        self._checks: dict[Check, Callable[[Mol], list[Flag]]] = {
+            Check.ELEMENTS: self._element_flags, Check.CHARGE: self._charge_flags,
+            Check.RADICALS: self._radical_flags, Check.MIXTURE: self._mixture_flags,
+            Check.ISOTOPE: self._isotope_flags, Check.REACTIVE: self._reactive_flags,
+            Check.IDENTITY: self._identity_flags, Check.LISTED: self._listed_flags,
+            Check.HALOGEN: self._halogen_flags, Check.ALERTS: self._alert_flags,
+            Check.AUTOXIDATION: self._autoxidation_flags, Check.PAINS: self._pains_flags,
+        }
 
     def screen(self, mol: Mol) -> SafetyReport:
-        """Returns the verdict and every flag. Fails closed: an error inside a rule gives "not screened"."""
-        try:
-            flags = self._flags(mol)
-        except Exception as exc:  # noqa: BLE001 - fail closed: any failure must not read as a pass
-            reason = f"the screen could not run on this molecule ({type(exc).__name__}: {exc}); treat it as unscreened"
-            error = Flag("screen.error", FlagLevel.CAUTION, reason, "odordiff_core/safety.py")
-            return SafetyReport(Verdict.NOT_SCREENED, (error,), self.version)
-        return SafetyReport(Verdict.from_levels({f.level for f in flags}), tuple(flags), self.version)
+        """Returns the verdict and every flag, over the input, each of its components and its standardised parent.
 
-    def _flags(self, mol: Mol) -> list[Flag]:
-        flags = self._element_flags(mol)
-        charge = Chem.GetFormalCharge(mol)
-        if charge:
-            flags.append(Flag("structure.charge", FlagLevel.BLOCK, f"net formal charge {charge:+d}: an ion, not a volatile odorant", "structure"))
-        radicals = sum(a.GetNumRadicalElectrons() for a in mol.GetAtoms())
-        if radicals:
-            flags.append(Flag("structure.radical", FlagLevel.BLOCK, f"{radicals} unpaired electron(s): a radical is not a stable material", "structure"))
-        if len(Chem.GetMolFrags(mol)) > 1:
-            flags.append(Flag("structure.mixture", FlagLevel.CAUTION, "several disconnected components (salt or mixture): each is screened together", "structure"))
-        if any(a.GetIsotope() for a in mol.GetAtoms()):
-            flags.append(Flag("structure.isotope", FlagLevel.WARNING, "isotope label: list matches use the unlabelled structure", "structure"))
-        for rule, patt, why, smarts in self._reactive:
-            if mol.HasSubstructMatch(patt):
-                flags.append(Flag(rule, FlagLevel.BLOCK, why, f"SMARTS {smarts}"))
-        key = connectivity_key(mol)
-        if not key:
-            raise ValueError("no InChIKey for this molecule, so list membership cannot be checked")
-        listed = self._listed.get(key, [])
-        flags += [Flag(e.rule, e.level, e.reason, e.source) for e in listed]
-        if not any(e.level == FlagLevel.BLOCK for e in listed) and self._banned_fps:
-            sims = tanimoto_many(morgan_fp(mol), self._banned_fps)
-            best = max(range(len(sims)), key=sims.__getitem__)
-            if sims[best] >= ANALOGUE_MIN_SIMILARITY:
-                flags.append(Flag("analogue.prohibited", FlagLevel.CAUTION,
-                                  f"close analogue of prohibited {self._banned_names[best]} (Tanimoto {sims[best]:.2f})",
-                                  f"Morgan r2 Tanimoto >= {ANALOGUE_MIN_SIMILARITY} to a blocked row of {IFRA_LIST_FILE}"))
-        if any(a.GetAtomicNum() in (9, 17, 35, 53) for a in mol.GetAtoms()):
-            flags.append(Flag("structure.halogen", FlagLevel.CAUTION, "contains a halogen: few perfumery materials do; check persistence and toxicity", "structure"))
-        for rule, patt, why, smarts in self._alerts:
-            if mol.HasSubstructMatch(patt):
-                flags.append(Flag(rule, FlagLevel.CAUTION, f"skin-sensitisation alert, {why}", _SMARTS_SOURCE.format(s=smarts)))
-        if mol.HasSubstructMatch(self._autox):
-            flags.append(Flag(AUTOXIDATION[0], FlagLevel.WARNING, AUTOXIDATION[2], _SMARTS_SOURCE.format(s=AUTOXIDATION[1])))
-        for match in self._pains.GetMatches(mol):
-            flags.append(Flag("pains", FlagLevel.WARNING, f"PAINS substructure {match.GetDescription()} (assay interference, not a hazard)", "RDKit FilterCatalog PAINS"))
-        return flags
+        A salt, hydrate or solution is screened component by component (flags name the component, e.g.
+        "component 1 of 2 (CC(=O)C(=O)CC(C)C): ..."), so a prohibited material stays blocked next to water,
+        ethanol or a counter-ion. Fails closed, rule by rule: a rule that raises adds a "screen.error" flag and a
+        "not screened" outcome, and the flags the other rules found stay. The verdict is the worst outcome, so
+        "not screened" never hides a block.
+        """
+        parts, flags = self._parts(mol)
+        failed = bool(flags)
+        for part in parts:
+            for check in part.checks:
+                try:
+                    found = self._checks[check](part.mol)
+                except Exception as exc:  # noqa: BLE001 - fail closed: a failing rule must not read as a pass
+                    found, failed = [_error_flag(check, exc)], True
+                flags += [_labelled(f, part.label) for f in found]
+        verdict = Verdict.from_levels({f.level for f in flags})
+        if failed:
+            verdict = max(verdict, Verdict.NOT_SCREENED, key=lambda v: v.rank)
+        return SafetyReport(verdict, tuple(flags), self.version)
+
+    def _parts(self, mol: Mol) -> tuple[list[_Part], list[Flag]]:
+        """Returns the parts to screen and, when splitting or standardising failed, the error flag."""
+        try:
+            frags = Chem.GetMolFrags(mol, asMols=True)
+            if len(frags) == 1:
+                parts = [_Part("", mol, SINGLE_CHECKS)]
+                seen = {canonical_smiles(mol)} if _may_have_other_parent(mol) else set()
+            else:
+                parts, seen = [_Part("", mol, WHOLE_CHECKS)], set()
+                for i, frag in enumerate(frags, start=1):
+                    smiles = canonical_smiles(frag)
+                    if smiles not in seen:  # "O.O.CCO": the second water adds nothing
+                        seen.add(smiles)
+                        parts.append(_Part(f"component {i} of {len(frags)} ({_shown(smiles)})", frag, COMPONENT_CHECKS))
+            if seen:
+                with without_rdkit_log():
+                    parent = rdMolStandardize.ChargeParent(mol)  # cleanup, largest organic fragment, uncharger
+                smiles = canonical_smiles(parent)
+                if smiles not in seen and parent.GetNumAtoms():
+                    parts.append(_Part(f"standardised parent ({_shown(smiles)})", parent, PARENT_CHECKS))
+        except Exception as exc:  # noqa: BLE001 - fail closed: screen the input as one molecule, marked unscreened
+            return [_Part("", mol, SINGLE_CHECKS)], [_error_flag(Check.STANDARDISE, exc)]
+        return parts, []
 
     @staticmethod
     def _element_flags(mol: Mol) -> list[Flag]:
@@ -240,6 +302,89 @@ class SafetyScreen:
             else:
                 flags.append(Flag("structure.element", FlagLevel.BLOCK, f"contains {symbol}: an element not found in fragrance materials", "structure"))
         return flags
+
+    @staticmethod
+    def _charge_flags(mol: Mol) -> list[Flag]:
+        charge = Chem.GetFormalCharge(mol)
+        if not charge:
+            return []
+        return [Flag("structure.charge", FlagLevel.BLOCK, f"net formal charge {charge:+d}: an ion, not a volatile odorant", "structure")]
+
+    @staticmethod
+    def _radical_flags(mol: Mol) -> list[Flag]:
+        radicals = sum(a.GetNumRadicalElectrons() for a in mol.GetAtoms())
+        if not radicals:
+            return []
+        return [Flag("structure.radical", FlagLevel.BLOCK, f"{radicals} unpaired electron(s): a radical is not a stable material", "structure")]
+
+    @staticmethod
+    def _mixture_flags(mol: Mol) -> list[Flag]:
+        if len(Chem.GetMolFrags(mol)) < 2:
+            return []
+        return [Flag("structure.mixture", FlagLevel.CAUTION, "several disconnected components (salt, hydrate, solution "
+                     "or mixture): each component and the standardised parent are screened on their own, and the "
+                     "verdict is the worst", "structure")]
+
+    @staticmethod
+    def _isotope_flags(mol: Mol) -> list[Flag]:
+        if not any(a.GetIsotope() for a in mol.GetAtoms()):
+            return []
+        return [Flag("structure.isotope", FlagLevel.WARNING, "isotope label: list matches use the unlabelled structure", "structure")]
+
+    def _reactive_flags(self, mol: Mol) -> list[Flag]:
+        return [Flag(rule, FlagLevel.BLOCK, why, f"SMARTS {smarts}")
+                for rule, patt, why, smarts in self._reactive if mol.HasSubstructMatch(patt)]
+
+    def _listed_flags(self, mol: Mol) -> list[Flag]:
+        key = connectivity_key(mol)
+        if not key:
+            raise ValueError("no InChIKey for this molecule, so list membership cannot be checked")
+        return [Flag(e.rule, e.level, e.reason, e.source) for e in self._listed.get(key, [])]
+
+    def _identity_flags(self, mol: Mol) -> list[Flag]:
+        flags = self._listed_flags(mol)
+        if not any(f.level == FlagLevel.BLOCK for f in flags) and self._banned_fps:
+            sims = tanimoto_many(morgan_fp(mol), self._banned_fps)
+            best = max(range(len(sims)), key=sims.__getitem__)
+            if sims[best] >= ANALOGUE_MIN_SIMILARITY:
+                flags.append(Flag("analogue.prohibited", FlagLevel.CAUTION,
+                                  f"close analogue of prohibited {self._banned_names[best]} (Tanimoto {sims[best]:.2f})",
+                                  f"Morgan r2 Tanimoto >= {ANALOGUE_MIN_SIMILARITY} to a blocked row of {IFRA_LIST_FILE}"))
+        return flags
+
+    @staticmethod
+    def _halogen_flags(mol: Mol) -> list[Flag]:
+        if not any(a.GetAtomicNum() in (9, 17, 35, 53) for a in mol.GetAtoms()):
+            return []
+        return [Flag("structure.halogen", FlagLevel.CAUTION, "contains a halogen: few perfumery materials do; check persistence and toxicity", "structure")]
+
+    def _alert_flags(self, mol: Mol) -> list[Flag]:
+        return [Flag(rule, FlagLevel.CAUTION, f"skin-sensitisation alert, {why}", _SMARTS_SOURCE.format(s=smarts))
+                for rule, patt, why, smarts in self._alerts if mol.HasSubstructMatch(patt)]
+
+    def _autoxidation_flags(self, mol: Mol) -> list[Flag]:
+        if not mol.HasSubstructMatch(self._autox):
+            return []
+        return [Flag(AUTOXIDATION[0], FlagLevel.WARNING, AUTOXIDATION[2], _SMARTS_SOURCE.format(s=AUTOXIDATION[1]))]
+
+    def _pains_flags(self, mol: Mol) -> list[Flag]:
+        return [Flag("pains", FlagLevel.WARNING, f"PAINS substructure {m.GetDescription()} (assay interference, not a hazard)",
+                     "RDKit FilterCatalog PAINS") for m in self._pains.GetMatches(mol)]
+
+
+def _may_have_other_parent(mol: Mol) -> bool:
+    """Returns True when RDKit's standardised parent of a one-component molecule may differ from it.
+
+    Only a charged atom (uncharged by the parent) or a metal (disconnected) can make it differ; a neutral organic
+    molecule is its own parent, so the standardiser (about 2 ms) is skipped for the common case.
+    """
+    return any(a.GetFormalCharge() or a.GetAtomicNum() not in _NONMETALS for a in mol.GetAtoms())
+
+
+def _error_flag(check: Check, exc: Exception) -> Flag:
+    reason = (f"the {check} rules could not run on this molecule ({type(exc).__name__}: {exc}); treat it as "
+              f"unscreened for them (flags from the other rules stand)")
+    return Flag("screen.error", FlagLevel.CAUTION, reason, "odordiff_core/safety.py")
 
 
 def load_screen(settings: Settings) -> SafetyScreen:

@@ -2,14 +2,21 @@
 
 MDLM ancestral sampling with carry-over: between times t > s each still-masked token is revealed with
 probability (m(t) - m(s)) / m(t) (m = the schedule's mask rate), drawn from the denoiser's distribution;
-revealed tokens never change. Classifier-free guidance mixes conditional and unconditional log-probs.
-A constraint hook (SEDD's `proj_fun`) is applied to the token ids after every step: it is how fixed
-scaffold tokens ("more like this") are held in place.
+revealed tokens never change. Classifier-free guidance mixes conditional and unconditional log-probs,
+both from one batched forward pass. A constraint hook (SEDD's `proj_fun`) is applied to the token ids
+after every step: it is how fixed scaffold tokens ("more like this") are held in place.
+
+Speed (docs/model_card_generator.md, Speed): the forward passes are almost all of the time. They run in
+bfloat16 autocast where the hardware multiplies bfloat16 natively (the precision the model was trained in),
+else in float32; the sampler never changes torch's thread settings (the process owns them).
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import Tensor
@@ -20,6 +27,8 @@ from .schedule import Schedule
 from .tokens import MASK_ID
 
 Constraint = Callable[[Tensor], Tensor]  # (n, L) ids -> (n, L) ids, applied after every step
+Precision = Literal["auto", "float32", "bfloat16"]
+PRECISIONS: tuple[Precision, ...] = ("auto", "float32", "bfloat16")
 
 
 @dataclass(frozen=True)
@@ -27,6 +36,32 @@ class SamplerConfig:
     steps: int = GENERATION.steps  # fewer steps: faster, tokens revealed together are sampled independently
     guidance: float = GENERATION.guidance  # 0 = unconditional, 1 = plain conditional, > 1 = pushed to the condition
     temperature: float = 1.0  # divides the guided log-probs; < 1 = safer, less diverse
+    # Matmul precision of the forward passes. "auto": bfloat16 autocast where the device multiplies bfloat16
+    # natively (CPU AMX / AVX512-BF16, a bf16-capable GPU), as the model was trained; float32 elsewhere, where
+    # emulated bfloat16 would be slower. Mean KL to float32 ~1e-4 nats per token (model card, Speed).
+    precision: Precision = "auto"
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+
+
+@functools.cache
+def native_bf16(device_type: str) -> bool:
+    """Returns True when `device_type` ("cpu", "cuda") multiplies bfloat16 in hardware, so autocast is faster."""
+    if device_type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if device_type != "cpu":
+        return False
+    probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")  # torch.cpu's ISA probes (private, stable since 2.3)
+    return any(bool(getattr(torch.cpu, p, lambda: False)()) for p in probes)
+
+
+def resolved_precision(cfg: SamplerConfig, device_type: str = "cpu") -> Literal["float32", "bfloat16"]:
+    """Returns the precision `sample` uses for cfg on this device: "auto" resolved by `native_bf16`."""
+    if cfg.precision == "auto":
+        return "bfloat16" if native_bf16(device_type) else "float32"
+    return cfg.precision
 
 
 def fix_tokens(template: Tensor, fixed: Tensor) -> Constraint:
@@ -37,18 +72,29 @@ def fix_tokens(template: Tensor, fixed: Tensor) -> Constraint:
 
 
 def guided_logprobs(model: Denoiser, x: Tensor, cond: Tensor, guidance: float) -> Tensor:
-    """Returns guided log-probabilities (n, L, V): log p_u + g (log p_c - log p_u), one batched forward pass."""
+    """Returns guided log-probabilities (n, L, V) in float32: log p_u + g (log p_c - log p_u).
+
+    One forward pass: x is stacked with itself, the first half with the condition, the second with the
+    null condition (same numbers as two passes: rows do not interact). g = 0 or 1 needs only one half.
+    Runs under whatever autocast the caller set; the logits are taken to float32 before the softmax.
+    """
     n = x.shape[0]
     if guidance == 1.0:
-        return torch.log_softmax(model(x, cond, torch.ones(n, dtype=torch.bool, device=x.device)), -1)
+        return torch.log_softmax(model(x, cond, torch.ones(n, dtype=torch.bool, device=x.device)).float(), -1)
     if guidance == 0.0:
-        return torch.log_softmax(model(x, cond, torch.zeros(n, dtype=torch.bool, device=x.device)), -1)
-    keep = torch.cat([torch.ones(n, dtype=torch.bool), torch.zeros(n, dtype=torch.bool)]).to(x.device)
-    lp = torch.log_softmax(model(torch.cat([x, x]), torch.cat([cond, cond]), keep), -1)  # (2n, L, V)
-    lp_c, lp_u = lp[:n], lp[n:]
+        return torch.log_softmax(model(x, cond, torch.zeros(n, dtype=torch.bool, device=x.device)).float(), -1)
+    keep = torch.cat([torch.ones(n, dtype=torch.bool), torch.zeros(n, dtype=torch.bool)]).to(x.device)  # (2n,)
+    lp = torch.log_softmax(model(torch.cat([x, x]), torch.cat([cond, cond]), keep).float(), -1)  # (2n, L, V)
+    lp_c, lp_u = lp[:n], lp[n:]  # (n, L, V) each
     mix = lp_u + guidance * (lp_c - lp_u)  # (n, L, V); the MASK column is -inf - -inf = nan here
     mix[..., MASK_ID] = float("-inf")
-    return torch.log_softmax(mix, -1)
+    return torch.log_softmax(mix, -1)  # (n, L, V)
+
+
+def _autocast(precision: str, device_type: str) -> AbstractContextManager[object]:
+    if precision == "bfloat16":
+        return torch.autocast(device_type, dtype=torch.bfloat16)
+    return nullcontext()
 
 
 @torch.inference_mode()
@@ -58,30 +104,36 @@ def sample(model: Denoiser, cond: Tensor, n: int, cfg: SamplerConfig, schedule: 
 
     cond: (n_cond,) or (n, n_cond) label weights. init: (n, L) ids to start from, MASK where to generate
     (default all MASK); used for editing. Randomness comes only from a CPU torch.Generator seeded with
-    `seed`, so the same inputs and seed give the same output on any thread.
+    `seed`, so the same inputs and seed give the same output on any thread (and, at one precision, on
+    any machine up to floating-point rounding; `resolved_precision` says which precision ran).
     """
     device = next(model.parameters()).device
     gen = torch.Generator("cpu").manual_seed(seed)
-    L = model.cfg.max_len
+    L, V = model.cfg.max_len, model.cfg.vocab_size
     x = torch.full((n, L), MASK_ID, dtype=torch.long) if init is None else init.clone().cpu()  # (n, L)
     if constraint is not None:
         x = constraint(x)
     cond = (cond if cond.dim() == 2 else cond[None].expand(n, -1)).float().to(device)  # (n, n_cond)
     ts = torch.linspace(1.0, 0.0, cfg.steps + 1)
     logp, last_x = None, None
-    for i in range(cfg.steps):
-        masked = x == MASK_ID  # (n, L)
-        if not masked.any():
-            break
-        if logp is None or last_x is None or not torch.equal(x, last_x):  # nothing revealed since the last pass: same logits
-            logp = guided_logprobs(model, x.to(device), cond, cfg.guidance).float().cpu() / cfg.temperature
-            last_x = x.clone()
-        m_t, m_s = schedule.mask_prob(ts[i]), schedule.mask_prob(ts[i + 1])
-        p_reveal = float((m_t - m_s) / m_t) if i < cfg.steps - 1 else 1.0
-        gumbel = -torch.log(-torch.log(torch.rand(logp.shape, generator=gen).clamp_min(1e-20)))  # (n, L, V)
-        draw = (logp + gumbel).argmax(-1)  # (n, L)
-        reveal = masked & (torch.rand((n, L), generator=gen) < p_reveal)
-        x = torch.where(reveal, draw, x)
-        if constraint is not None:
-            x = constraint(x)
+    with _autocast(resolved_precision(cfg, device.type), device.type):  # weights cast once per call, not per step
+        for i in range(cfg.steps):
+            masked = x == MASK_ID  # (n, L)
+            if not masked.any():
+                break
+            if logp is None or last_x is None or not torch.equal(x, last_x):  # nothing revealed since the last pass: same logits
+                logp = guided_logprobs(model, x.to(device), cond, cfg.guidance).cpu()  # (n, L, V)
+                if cfg.temperature != 1.0:
+                    logp = logp / cfg.temperature
+                last_x = x.clone()
+            m_t, m_s = schedule.mask_prob(ts[i]), schedule.mask_prob(ts[i + 1])
+            p_reveal = float((m_t - m_s) / m_t) if i < cfg.steps - 1 else 1.0
+            u = torch.rand((n, L, V), generator=gen)  # (n, L, V) Gumbel uniforms, drawn for every position...
+            reveal = masked & (torch.rand((n, L), generator=gen) < p_reveal)  # (n, L)
+            rows, cols = reveal.nonzero(as_tuple=True)  # ...but only the revealed ones need the Gumbel-max draw
+            gumbel = -torch.log(-torch.log(u[rows, cols].clamp_min(1e-20)))  # (k, V)
+            x = x.clone()
+            x[rows, cols] = (logp[rows, cols] + gumbel).argmax(-1)  # (k,)
+            if constraint is not None:
+                x = constraint(x)
     return x

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from app_ui import resources
+from app_ui import resources, widgets
+from odordiff_core.scores import CONFIDENCE, SPREAD_TOP_K
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL_CARDS = [REPO / "MODEL_CARD.md", *sorted((REPO / "docs").glob("model_card_*.md"))]
@@ -18,10 +19,35 @@ st.markdown(
     "Everything runs on this machine: no brief, molecule or result is sent anywhere."
 )
 
+st.header("Reading a candidate's scores")
+c = CONFIDENCE
+st.markdown(
+    "- **“Fits the brief better than N % of known odorants.”** For your brief, the odor predictor scores every one "
+    "of the 4,983 described odorants of the GS-LF set in the same way as the candidate: the weighted average of the "
+    "predicted probabilities of the descriptors you asked for, minus the average of those you ruled out (the *odor "
+    "match*, which still sets the order of the candidates). N is the share of those known molecules whose score is "
+    "lower than the candidate's. 50 % is an ordinary fit; 95 % means only one known odorant in twenty is predicted to "
+    "fit better. Because most odorants are unrelated to any one brief, even a modest-looking match can beat 80 % of "
+    "them: read the percentile together with the descriptors on the card. It compares predictions with predictions, "
+    "not with a panel; the known molecules are scored by a predictor that learned from them, so their predicted "
+    "profiles are, if anything, sharper than a new molecule's. Their scores are computed once per predictor and "
+    "shipped with its weights, so the percentile costs about a millisecond per brief.\n"
+    "- **Confidence (high, medium, low)** says how far to trust the predicted profile of this molecule, and so its "
+    "percentile. It combines two checks. First, how close the molecule is to the nearest molecule the predictor "
+    "learned from (Tanimoto similarity on atom-pair counts, 1 = same counts; this is the predictor's own neighbour "
+    "measure and can differ from the *nearest known* similarity on the card, which uses Morgan fingerprints over "
+    "every data set). Second, whether the predictor's three networks agree on the molecule's "
+    f"{SPREAD_TOP_K} most probable descriptors (their spread, in probability). **High**: similarity at least "
+    f"{c.high_similarity:.2f} and spread at most {c.high_spread:.3f}. **Low**: similarity below {c.low_similarity:.2f} "
+    f"or spread above {c.low_spread:.3f}. **Medium**: the rest. On molecules held out of training, predictions "
+    "marked high were clearly more often right than those marked low (the measured table is in the model card below, "
+    "“Confidence levels”). Low does not mean the molecule is bad, only that the prediction is a long guess."
+)
+
 st.header("Limitations, in plain words")
 st.markdown(
     "- **Predictions, not smells.** Odor profiles are a model's guesses from structure, trained on descriptor "
-    "lists from two catalogues. Only a smelling strip tells what a molecule smells like; a high *odor match* "
+    "lists from two catalogues. Only a smelling strip tells what a molecule smells like; a high fit percentile "
     "means the predictor agrees with the brief, nothing more.\n"
     "- **The safety screen is not regulatory or toxicological advice.** It checks listed substances (IFRA, EU "
     "allergens, T3DB toxins) and a handful of structural alerts. *No known issue* means none of those rules "
@@ -67,10 +93,16 @@ st.markdown(
 st.header("This instance")
 settings = resources.get_settings()
 cache = resources.get_result_cache()
-if settings.redis_url is None:
+if cache.status == "off":
     st.markdown("**Cache:** no `ODORDIFF_REDIS_URL` is set, so the app runs with the in-process cache only "
                 "(results are reused within this session and this server process).")
+elif cache.status == "misconfigured":  # the message names the URL redacted: never its password
+    st.warning(f"**Cache:** {widgets.md_text(cache.problem or '')} Results are computed here and reused within "
+               f"this session only.")
 else:
-    st.markdown(f"**Cache:** shared Redis cache configured; status: **{cache.status}** "
+    reach = ("shared by every process with the same `ODORDIFF_CACHE_SECRET`" if cache.shared else
+             "**not shared across processes**: no `ODORDIFF_CACHE_SECRET` is set, so this process signs its entries "
+             "with a key of its own (set the same secret on every replica to share them)")
+    st.markdown(f"**Cache:** Redis at `{cache.url}`, {reach}; status: **{cache.status}** "
                 f"(entries live {settings.cache_ttl_s // 3600} h).")
 st.markdown(f"**Weights:** `{settings.weights_dir}`  \n**Data:** `{settings.data_dir}`")

@@ -32,8 +32,7 @@ for n, (col, it) in enumerate(zip(cols, chosen), 1):
             st.caption(f"for “{widgets.md_text(it.prompt)}” (seed {it.seed})")
         widgets.structure_2d(it.smiles, 240, 180)
         widgets.structure_3d(it.smiles, width=260, height=260)
-        if it.odor_match is not None:
-            st.metric("odor match", f"{it.odor_match:.2f}")
+        widgets.fit_and_confidence(it.fit_percentile, it.confidence, has_brief=it.prompt is not None)
         widgets.safety_badge(it.safety)
         widgets.safety_flags(it.safety)
         widgets.known_and_nearest(it.known, it.nearest, novel=it.novel)

@@ -20,6 +20,11 @@ EXAMPLES = (
 )
 NOTE_CHOICES = ("from the brief", "any", *(n.value for n in Note))
 WEIGHT_ROWS = 12  # descriptors shown in the weight editor
+EXPLORATION_HELP = (
+    "How far from known materials. Low: the known odorants whose descriptors best match the brief are edited, "
+    "with this share of each one's structure (its SELFIES tokens) regenerated toward the brief, so candidates are "
+    "close analogues (safe bets). 1: de novo, every token generated (bolder, further from anything known). "
+    "“More like this” ignores it and keeps the scaffold instead. Each candidate shows its nearest known odorant.")
 GRID_COLS = 4
 
 ss = st.session_state
@@ -103,6 +108,8 @@ edited_weights = {r["descriptor"]: float(r["weight"]) for r in edited if r.get("
 weights = None if edited_weights == {lab: round(w, 3) for lab, w in shown} else edited_weights
 
 with st.expander("Settings and filters", expanded=False):
+    st.slider("Exploration: close analogues ↔ de novo", GENERATION.exploration_slider_min, 1.0, key=state.EXPLORATION,
+              step=0.05, help=EXPLORATION_HELP)
     s1, s2, s3 = st.columns(3)
     s1.slider("Candidates", 4, GENERATION.max_n, key=state.N, step=4)
     s1.number_input("Seed", 0, 2**31 - 1, key=state.SEED, help="Same brief, settings and seed: same molecules.")
@@ -129,7 +136,8 @@ if clicked or ss.pop("gen_pending", False):
         prompt=prompt, n=int(ss[state.N]), seed=int(ss[state.SEED]), guidance=float(ss[state.GUIDANCE]),
         weights=weights, note=_note(ss[state.NOTE], interpretation.note),
         mw_range=tuple(float(x) for x in ss[state.MW_RANGE]) if ss[state.MW_ON] else None,
-        hide_caution=bool(ss[state.HIDE_CAUTION]), keep_scaffold_of=scaffold)
+        hide_caution=bool(ss[state.HIDE_CAUTION]), keep_scaffold_of=scaffold,
+        exploration=float(ss[state.EXPLORATION]))
     try:
         with st.status("Generating candidates…", expanded=False) as status:
             result = resources.generate(request)
@@ -148,7 +156,8 @@ if result is None:
 req = result.request
 st.subheader(f"Candidates for “{widgets.md_text(req.prompt)}”")
 st.caption(f"{result.n_sampled} sampled · {result.n_valid} valid · {result.n_unique} unique · {result.n_novel} novel · "
-           f"{result.n_blocked} blocked by the safety screen · seed {req.seed} · {result.model_version}")
+           f"{result.n_blocked} blocked by the safety screen · seed {req.seed} · exploration {req.exploration:g} · "
+           f"{result.model_version}")
 if result.message:
     st.warning(result.message)
 if not result.candidates:
@@ -168,6 +177,7 @@ for i, cand in enumerate(result.candidates):
         else:
             known = cand.nearest.name or cand.nearest.smiles if cand.nearest else "a known material"
             st.caption(f"known as {known}")
+        widgets.nearest_caption(cand.nearest)
         in_list = cand.smiles in state.shortlist()
         if ss.get(f"sl_{cand.smiles}") != in_list:
             ss[f"sl_{cand.smiles}"] = in_list

@@ -7,6 +7,7 @@ import streamlit as st
 
 from app_ui import state, widgets
 from odordiff_core.export import to_csv, to_sdf
+from odordiff_core.scores import percent_text
 from odordiff_core.types import Verdict
 
 
@@ -26,7 +27,10 @@ rows = [{
     "your note": it.user_note,
     "smiles": it.smiles,
     "safety": it.safety.verdict if it.safety else Verdict.NOT_SCREENED,
-    "odor match": it.odor_match,
+    "fits the brief better than": (f"{percent_text(it.fit_percentile)} of known odorants"
+                                   if it.fit_percentile is not None
+                                   else "not computed" if it.prompt else "no brief (analysed)"),
+    "confidence": str(it.confidence) if it.confidence is not None else "not computed",
     "note": (it.properties.note or "") if it.properties else "",
     "top descriptors": ", ".join(lab for lab, _ in it.odor.top(4)) if it.odor else "not computed",
     "prompt": it.prompt or "",
@@ -36,7 +40,10 @@ edited = st.data_editor(
     rows, key="shortlist_editor", hide_index=True, disabled=[k for k in rows[0] if k != "your note"],
     column_config={
         "your note": st.column_config.TextColumn("your note", max_chars=500, width="medium"),
-        "odor match": st.column_config.NumberColumn(format="%.2f"),
+        "fits the brief better than": st.column_config.TextColumn(
+            help="Share of the 4,983 known odorants whose predicted fit to the same brief is lower (see About)."),
+        "confidence": st.column_config.TextColumn(
+            help="How far to trust the predicted odor profile: high, medium or low (see About)."),
     },
 )
 for row in edited:  # write the notes back; ShortlistItem is frozen, so replace it
@@ -50,8 +57,9 @@ c1.download_button("Download CSV", to_csv(kept), file_name="odordiff_shortlist.c
                    key="download_csv", on_click="ignore")
 c2.download_button("Download SDF", to_sdf(kept), file_name="odordiff_shortlist.sdf", mime="chemical/x-mdl-sdfile",
                    key="download_sdf", on_click="ignore")
-c3.caption("The CSV has SMILES, prompt, seed, model versions, scores, safety verdict and flags with sources, "
-           "properties and the nearest known odorant. Cells a spreadsheet could run as a formula are escaped.")
+c3.caption("The CSV has SMILES, prompt, seed, model versions, fit percentile, confidence and the raw odor match, "
+           "safety verdict and flags with sources, properties and the nearest known odorant. Cells a spreadsheet "
+           "could run as a formula are escaped.")
 
 st.subheader("Structures")
 cols = st.columns(4)

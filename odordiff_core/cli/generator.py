@@ -10,7 +10,8 @@ from pathlib import Path
 
 from ..config import GENERATION
 
-CSV_COLUMNS = ("prompt_id", "prompt", "rank", "smiles", "odor_match", "top_descriptors", "novel",
+CSV_COLUMNS = ("prompt_id", "prompt", "rank", "smiles", "fit_percentile", "confidence", "odor_match", "top_descriptors",
+               "novel",
                "nearest_known_smiles", "nearest_known_name", "nearest_similarity", "safety", "model_version", "seed")
 
 
@@ -23,6 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"same prompt + seed + model => same output (default {GENERATION.seed})")
     p.add_argument("--guidance", type=float, default=GENERATION.guidance,
                    help=f"classifier-free guidance scale (default {GENERATION.guidance})")
+    p.add_argument("--exploration", type=float, default=GENERATION.exploration,
+                   help="how far from known materials, 0..1: edit the known odorants whose descriptors best match the "
+                        "prompt, re-masking this share of their tokens (0.2: close analogues); 1 = de novo "
+                        f"(default {GENERATION.exploration})")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
     p.set_defaults(func=_generate)
@@ -52,6 +57,8 @@ def register_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--heldout-prompts", type=int, default=40, help="held-out molecules' label sets used as prompts")
     p.add_argument("--evocative-prompts", type=int, default=10, help="perfumer prompts read by the interpreter (max 20)")
     p.add_argument("--guidance", type=float, default=None, help=f"default: the pipeline's ({GENERATION.guidance})")
+    p.add_argument("--exploration", type=float, nargs="+", default=[], metavar="X",
+                   help="also run OdorDiff at these exploration values, 0..1 (one method each; 1 = de novo)")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     p.set_defaults(func=_evaluate)
 
@@ -78,6 +85,8 @@ def _read_prompts(args) -> list[tuple[str, str]]:
 
 def _rows(prompt_id: str, res) -> list[dict]:
     return [{"prompt_id": prompt_id, "prompt": res.request.prompt, "rank": c.rank, "smiles": c.smiles,
+             "fit_percentile": round(c.fit_percentile, 1) if c.fit_percentile is not None else "",
+             "confidence": str(c.confidence) if c.confidence is not None else "",
              "odor_match": round(c.odor_match, 4), "top_descriptors": ";".join(c.top_descriptors), "novel": c.novel,
              "nearest_known_smiles": c.nearest.smiles if c.nearest else "",
              "nearest_known_name": (c.nearest.name or "") if c.nearest else "",
@@ -88,10 +97,12 @@ def _rows(prompt_id: str, res) -> list[dict]:
 def _generate(args) -> int:
     from ..config import Settings
     from ..pipeline import GenerateRequest, load_pipeline
+    from ..scores import percent_text
 
     prompts = _read_prompts(args)
     pipe = load_pipeline(Settings.from_env())
-    results = [(pid, pipe.generate(GenerateRequest(prompt=text, n=args.n, seed=args.seed, guidance=args.guidance)))
+    results = [(pid, pipe.generate(GenerateRequest(prompt=text, n=args.n, seed=args.seed, guidance=args.guidance,
+                                                   exploration=args.exploration)))
                for pid, text in prompts]
     buf = io.StringIO()
     if args.format == "json":
@@ -109,13 +120,15 @@ def _generate(args) -> int:
             if it is not None:
                 buf.write("targets: " + ", ".join(f"{k} {v:.2f}" for k, v in list(it.weights.items())[:8]) +
                           (f"; excluded: {', '.join(it.excluded)}" if it.excluded else "") + "\n")
-            buf.write(f"{'#':>3}  {'match':>5}  {'smiles':<40} {'top descriptors':<44} {'nearest (sim)':<30} safety\n")
+            buf.write(f"{'#':>3}  {'fits better than':>16}  {'conf':<6}  {'smiles':<40} {'top descriptors':<44} {'nearest known (Tanimoto)':<30} safety\n")
             for r in _rows(pid, res):
-                near = f"{r['nearest_known_name'][:22]} ({r['nearest_similarity']})" if r["nearest_known_smiles"] else ""
-                buf.write(f"{r['rank']:>3}  {r['odor_match']:>5.2f}  {r['smiles'][:40]:<40} "
+                near = (f"{(r['nearest_known_name'] or r['nearest_known_smiles'])[:22]} ({r['nearest_similarity']:.2f})"
+                        if r["nearest_known_smiles"] else "not computed")
+                fit = f"{percent_text(r['fit_percentile'])} of known" if r["fit_percentile"] != "" else "not computed"
+                buf.write(f"{r['rank']:>3}  {fit:>16}  {r['confidence'] or 'n/a':<6}  {r['smiles'][:40]:<40} "
                           f"{r['top_descriptors'].replace(';', ', ')[:44]:<44} {near:<30} {r['safety']}\n")
             buf.write(f"sampled {res.n_sampled}, valid {res.n_valid}, unique {res.n_unique}, novel {res.n_novel}, "
-                      f"blocked {res.n_blocked}; model {res.model_version}\n")
+                      f"blocked {res.n_blocked}; exploration {res.request.exploration:g}; model {res.model_version}\n")
             if res.message:
                 buf.write(f"note: {res.message}\n")
             buf.write("\n")
@@ -151,6 +164,27 @@ def _fmt(x) -> str:
     return "n/a" if x is None else f"{x:.2f}" if isinstance(x, float) else str(x)
 
 
+def _print_by_similarity(bs: dict) -> None:
+    """Prints the per-bin table of `evaluate()["by_similarity"]` and, per OdorDiff method, the issue's goal."""
+    ref, min_n = bs["comparisons"][0]["reference"] if bs["comparisons"] else "", bs["min_n"]
+    winners = {(c["method"], b): w for c in bs["comparisons"] for b, w in c["bins"].items()}
+    width = max(len(r["method"]) for r in bs["rows"]) + 2
+    print(f"\nby nearest-known similarity ({bs['similarity']}, {bs['n_known']} molecules); "
+          f"{bs['pooling']}; last column: higher adherence vs {ref} where both have >= {min_n}")
+    print(f"{'bin':<9}{'method':<{width}}{'n':>6}{'adherence':>11}{'hit5':>7}{'odorant_like':>14}{'sound':>7}"
+          "  higher adherence")
+    for r in bs["rows"]:
+        w = winners.get((r["method"], r["bin"]), "")
+        w = f"n < {min_n}" if w is None else ("OdorDiff" if w == r["method"] else w)
+        print(f"{r['bin']:<9}{r['method']:<{width}}{r['n']:>6}{_fmt(r['adherence']):>11}{_fmt(r['hit5']):>7}"
+              f"{_fmt(r['odorant_like']):>14}{_fmt(r['sound']):>7}  {w}")
+    for c in bs["comparisons"]:
+        bins = ", ".join(f"{b}: {'n < ' + str(min_n) if w is None else 'OdorDiff' if w == c['method'] else w}"
+                         for b, w in c["bins"].items())
+        print(f"goal {'MET' if c['met'] else 'not met'}: {c['method']} adherence >= {ref} overall "
+              f"({'yes' if c['overall'] else 'no' if c['overall'] is False else 'n/a'}) and per bin ({bins})")
+
+
 def _evaluate(args) -> int:
     from ..config import Settings
     from ..eval.generator import evaluate
@@ -159,14 +193,15 @@ def _evaluate(args) -> int:
     settings = Settings.from_env()
     pipe = load_pipeline(settings)
     ev = evaluate(pipe, settings, n=args.n, seed=args.seed, n_heldout_prompts=args.heldout_prompts,
-                  n_evocative=args.evocative_prompts, guidance=args.guidance)
+                  n_evocative=args.evocative_prompts, guidance=args.guidance, exploration=args.exploration)
     cols = ("validity", "uniqueness", "novelty", "intdiv", "odorant_like", "sa_median", "adherence", "hit5",
-            "adherence_novel", "odorant_like_novel", "n")
+            "adherence_novel", "odorant_like_novel", "sound", "n")
     print("\n" + json.dumps(ev["settings"]))
     print(f"{'method':<42}" + "".join(f"{c[:12]:>13}" for c in cols))
     for r in ev["rows"]:
         print(f"{r['method']:<42}" + "".join(f"{_fmt(r.get(c)):>13}" for c in cols))
     print(f"unconditional IntDiv (guidance 0, {ev['settings']['oversample'] * args.n} samples): {_fmt(ev['unconditional_intdiv'])}")
+    _print_by_similarity(ev["by_similarity"])
     if args.json:
         Path(args.json).write_text(json.dumps(ev, indent=1))
     return 0

@@ -21,6 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def register_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predictor", help="retrain the odor predictor on the GS-LF set (a few minutes)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--known-scores-only", action="store_true",
+                   help="do not retrain: score the GS-LF odorants with the shipped weights and write "
+                        "known_scores.safetensors (the fit percentile's reference; about 10 s)")
     p.set_defaults(func=_train)
 
 
@@ -30,6 +33,16 @@ def register_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--seed", type=int, default=11)
     p.set_defaults(func=_evaluate)
+    c = sub.add_parser("confidence", help="held-out quality of the predictor's high / medium / low confidence levels "
+                                          "(retrains in each fold scored)")
+    c.add_argument("--split", choices=("random", "scaffold"), default="scaffold")
+    c.add_argument("--folds", type=int, default=5, help="folds the data is split into")
+    c.add_argument("--score-folds", default="0,1", help="comma-separated folds to hold out and score, one retraining "
+                                                         "each (default 0,1: about 3 minutes on 2 quiet cores)")
+    c.add_argument("--seed", type=int, default=11)
+    c.add_argument("--save", metavar="FILE", help="also write the held-out arrays (.npz) for choosing thresholds")
+    c.add_argument("--load", metavar="FILE", help="print the tables from arrays written by --save (no retraining)")
+    c.set_defaults(func=_evaluate_confidence)
 
 
 def read_smiles_inputs(args: argparse.Namespace) -> list[str]:
@@ -78,20 +91,30 @@ def _train(args: argparse.Namespace) -> int:
     from ..config import Settings
     from ..datasets import GSLF_FILE, load_labelled
     from ..features import featurize
-    from ..odor import PREDICTOR_DIR, PredictorConfig
-    from ..train.predictor import save_predictor, train_ensemble
+    from ..odor import PREDICTOR_DIR, PredictorConfig, ensemble_proba, load_predictor
+    from ..train.predictor import save_known_scores, save_predictor, train_ensemble
 
     settings = Settings.from_env()
+    out_dir = settings.weights_dir / PREDICTOR_DIR
     t0 = time.perf_counter()
     data = load_labelled(settings)
     print(f"{len(data.mols)} molecules, {len(data.labels)} labels ({data.n_invalid} invalid rows left out)")
     X = featurize(data.mols)
-    cfg = PredictorConfig(seed=args.seed)
-    ens = train_ensemble(X, data.Y, cfg)
-    version = save_predictor(ens, data.labels, cfg, settings.weights_dir / PREDICTOR_DIR,
-                             {"trained_on": GSLF_FILE, "n_molecules": len(data.mols),
-                              "n_invalid_rows": data.n_invalid})
-    print(f"wrote {settings.weights_dir / PREDICTOR_DIR} ({version}) in {time.perf_counter() - t0:.0f} s")
+    if not args.known_scores_only:
+        cfg = PredictorConfig(seed=args.seed)
+        ens = train_ensemble(X, data.Y, cfg)
+        version = save_predictor(ens, data.labels, cfg, out_dir,
+                                 {"trained_on": GSLF_FILE, "n_molecules": len(data.mols),
+                                  "n_invalid_rows": data.n_invalid})
+        print(f"wrote {out_dir} ({version}) in {time.perf_counter() - t0:.0f} s")
+    # Scored by the predictor as the runtime loads it (fp16 weights, neighbour memory of all molecules), so a known
+    # odorant here and a candidate at request time get the same numbers. Refuses a feature or label mismatch.
+    predictor = load_predictor(settings)
+    probs, _ = ensemble_proba(predictor.ensemble, X)
+    path = save_known_scores(probs, predictor.version, out_dir,
+                             {"data_file": GSLF_FILE, "n_molecules": str(len(data.mols))})
+    print(f"wrote {path} (known-odorant scores of {predictor.version}, {probs.shape[0]} x {probs.shape[1]}) "
+          f"in {time.perf_counter() - t0:.0f} s")
     return 0
 
 
@@ -125,4 +148,53 @@ def _evaluate(args: argparse.Namespace) -> int:
     print(f"mean {aucs.mean():.4f} ± {aucs.std():.4f} (std over folds); ECE {np.mean([r.ece for r in results]):.4f}; "
           f"total {time.perf_counter() - t0:.0f} s")
     print(f"MEAN_AUROC={aucs.mean():.4f}")
+    return 0
+
+
+def _evaluate_confidence(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    import numpy as np
+
+    from ..config import Settings
+    from ..errors import InvalidInput
+    from ..eval.confidence import HeldOut, describe, held_out_predictions, level_table
+    from ..scores import CONFIDENCE
+
+    t0 = time.perf_counter()
+    use = [int(f) for f in args.score_folds.split(",") if f.strip().isdigit()]
+    if not use or any(not 0 <= f < args.folds for f in use):
+        raise InvalidInput(f"--score-folds must list fold numbers from 0 to {args.folds - 1}, got {args.score_folds!r}.")
+    if args.load:
+        with np.load(args.load) as z:
+            held = HeldOut(z["probs"], z["spread"], z["similarity"], z["Y"], z["fold"])
+        print(f"held-out arrays from {args.load} (folds {sorted(set(held.fold.tolist()))}) thresholds={CONFIDENCE}")
+    else:
+        from ..datasets import load_labelled
+        from ..eval.predictor import random_folds, scaffold_folds
+        from ..features import featurize
+        from ..odor import PredictorConfig
+
+        data = load_labelled(Settings.from_env())
+        X = featurize(data.mols)
+        n = len(data.mols)
+        folds = (random_folds(n, args.folds, args.seed) if args.split == "random"
+                 else scaffold_folds(list(data.mols), args.folds, args.seed))
+        print(f"split={args.split} folds={args.folds} scored={use} seed={args.seed} molecules={n} "
+              f"thresholds={CONFIDENCE}")
+        held = held_out_predictions(X, data.Y, folds, PredictorConfig(seed=args.seed), use,
+                                    report=lambda s: print(s, flush=True))
+        if args.save:
+            np.savez_compressed(args.save, probs=held.probs, spread=held.spread, similarity=held.similarity,
+                                Y=held.Y, fold=held.fold)
+    print(describe(held))
+    similarity_only = dataclasses.replace(CONFIDENCE, high_spread=float("inf"), low_spread=float("inf"))
+    for title, thresholds in (("shipped thresholds", CONFIDENCE), ("similarity alone (spread ignored)",
+                                                                   similarity_only)):
+        print(f"{title}:\n{'level':<7} {'molecules':>9} {'share':>6} {'mol AUROC':>9} {'top-3 hit':>9} "
+              f"{'label AUROC':>11}")
+        for r in level_table(held, thresholds):
+            print(f"{r.level:<7} {r.n:>9} {r.n / len(held.Y):>6.1%} {r.molecule_auroc:>9.3f} {r.top3_hit:>9.1%} "
+                  f"{r.label_auroc:>11.3f}")
+    print(f"total {time.perf_counter() - t0:.0f} s")
     return 0

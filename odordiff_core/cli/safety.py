@@ -7,7 +7,8 @@ import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("screen", help="safety screen: blocked / caution / no known issue per SMILES")
+    p = sub.add_parser("screen", help="safety screen: blocked / caution / no known issue per SMILES (a salt, "
+                                      "hydrate or solution is screened per component; the worst verdict wins)")
     p.add_argument("smiles", nargs="*", help="SMILES strings (quote them)")
     p.add_argument("--file", help="text file with one SMILES per line")
     p.add_argument("--format", choices=("table", "json"), default="table")

@@ -10,12 +10,19 @@ Baselines (named for what they are; none of them is presented as the generator):
 
 Adherence is graded by an oracle the generator and the ranker never use: a Morgan-fingerprint logistic
 regression per label, trained on the labelled molecules minus the generator's held-out set.
+
+Distance from the known: mutating a known odorant by one or two tokens stays where any two predictors agree,
+so one overall number rewards staying close. Every method's returned candidates are therefore also reported
+per bin of nearest-known similarity (Morgan r2 Tanimoto to the closest molecule in any data file), pooled
+across prompts within a bin, and each OdorDiff method is compared with RETRIEVE+MUTATE+RERANK bin by bin.
 """
 from __future__ import annotations
 
+import bisect
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import selfies as sf
@@ -24,6 +31,7 @@ from rdkit.Chem import Descriptors
 
 from ..chem import Mol, morgan_fp, to_mol
 from ..config import GENERATION
+from ..retrieval import retrieve  # the runtime's retrieval (exploration < 1 edits what it returns)
 from ..tokens import decode_smiles, to_selfies
 
 ODORANT_ELEMENTS = {"C", "H", "O", "N", "S"}
@@ -31,13 +39,6 @@ ODORANT_ELEMENTS = {"C", "H", "O", "N", "S"}
 
 # ----------------------------------------------------------------------------------------------------------
 # baselines
-
-def retrieve(train_Y: np.ndarray, target: np.ndarray, m: int) -> np.ndarray:
-    """Returns the indices of the m training molecules whose 0/1 labels best match the target (cosine)."""
-    norms = np.linalg.norm(train_Y, axis=1) * max(float(np.linalg.norm(target)), 1e-9)
-    cos = (train_Y @ target) / np.maximum(norms, 1e-9)
-    return np.argsort(-cos, kind="stable")[:m]
-
 
 def mutate_selfies(smiles: str, rng: np.random.Generator, alphabet: Sequence[str]) -> str | None:
     """Returns the canonical SMILES after 1-2 random SELFIES token edits, or None when it does not decode.
@@ -158,6 +159,106 @@ def train_oracle(train_mols: Sequence[Mol], train_Y: np.ndarray, all_mols: Seque
 
 
 # ----------------------------------------------------------------------------------------------------------
+# distance from the known: figures per bin of nearest-known similarity
+
+SIMILARITY_EDGES = (0.4, 0.6, 0.8)  # bin edges of nearest-known Tanimoto; a value on an edge goes to the upper bin
+SIMILARITY_BINS = ("< 0.4", "0.4-0.6", "0.6-0.8", ">= 0.8")  # one name per bin, lowest similarity first
+MIN_BIN_N = 50  # candidates each method needs in a bin before the bin's adherence is compared (the issue's rule)
+REFERENCE = "RETRIEVE+MUTATE+RERANK"  # the baseline every OdorDiff method is compared with, bin by bin
+
+
+def similarity_bin(similarity: float) -> int:
+    """Returns the index in SIMILARITY_BINS of a nearest-known similarity: [0, 0.4), [0.4, 0.6), [0.6, 0.8), [0.8, 1]."""
+    return bisect.bisect_right(SIMILARITY_EDGES, similarity)
+
+
+def fingerprints(smiles: Iterable[str]) -> list:
+    """Returns the Morgan r2 2048-bit fingerprints of the SMILES RDKit parses (the others are skipped)."""
+    return [morgan_fp(m) for m in (to_mol(s) for s in smiles) if m is not None]
+
+
+def nearest_similarity(mol: Mol, fps: list) -> float:
+    """Returns the Tanimoto (Morgan r2) of mol to its closest fingerprint in fps; 0.0 when fps is empty."""
+    return max(DataStructs.BulkTanimotoSimilarity(morgan_fp(mol), fps), default=0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateScore:
+    """One returned candidate, graded by the oracle, with its distance from the known."""
+
+    nearest_similarity: float  # Morgan r2 Tanimoto to the closest molecule in any data file (1.0 = a known one)
+    adherence: float  # oracle percentile (0..1) of its target-weighted probability among labelled molecules
+    hit5: float  # 1.0 when the oracle's top-5 labels include a target, else 0.0
+    odorant_like: bool  # is_odorant_like
+    sound: bool | None = None  # passes the chemical-soundness screen (soundness.py); None = not checked
+
+
+def candidate_scores(smiles: Sequence[str], target: np.ndarray, oracle: Oracle, nearest: Callable[[Mol], float],
+                     sound: Callable[[Mol], bool] | None = None) -> list[CandidateScore]:
+    """Returns one CandidateScore per parsable SMILES of a returned list (the molecules list_metrics grades).
+
+    sound: the soundness test; None leaves CandidateScore.sound None.
+    """
+    mols = [m for m in (to_mol(s) for s in smiles) if m is not None]
+    if not mols:
+        return []
+    probs = oracle.proba(mols)
+    adh, hit = oracle.adherence(probs, target), oracle.hit_at_5(probs, target)
+    return [CandidateScore(nearest(m), float(a), float(h), is_odorant_like(m), sound(m) if sound else None)
+            for m, a, h in zip(mols, adh, hit)]
+
+
+def bin_rows(scores: dict[str, Sequence[CandidateScore]]) -> list[dict[str, Any]]:
+    """Returns one row per (similarity bin, method): candidates pooled across prompts within the bin.
+
+    Row keys: bin, method, n (candidates in the bin), adherence, hit5, odorant_like, sound (means over those
+    candidates; None when n = 0, sound also when none was checked). Bins in SIMILARITY_BINS order, methods in
+    the order of `scores`.
+    """
+    rows = []
+    for b, name in enumerate(SIMILARITY_BINS):
+        for method, recs in scores.items():
+            sel = [r for r in recs if similarity_bin(r.nearest_similarity) == b]
+            row: dict[str, Any] = {"bin": name, "method": method, "n": len(sel)}
+            for key in ("adherence", "hit5", "odorant_like"):
+                row[key] = float(np.mean([getattr(r, key) for r in sel])) if sel else None
+            checked = [r.sound for r in sel if r.sound is not None]
+            row["sound"] = float(np.mean(checked)) if checked else None
+            rows.append(row)
+    return rows
+
+
+def adherence_winner(a: dict[str, Any], b: dict[str, Any], min_n: int = MIN_BIN_N) -> str | None:
+    """Returns the method of the row (bin_rows' shape) with the higher adherence, "tie" when equal, or None when
+    either row has fewer than min_n candidates (too few to compare)."""
+    if a["n"] < min_n or b["n"] < min_n:
+        return None
+    if a["adherence"] == b["adherence"]:
+        return "tie"
+    return a["method"] if a["adherence"] > b["adherence"] else b["method"]
+
+
+def compare_with_reference(rows: list[dict[str, Any]], overall: list[dict[str, Any]], method: str,
+                           reference: str = REFERENCE, min_n: int = MIN_BIN_N) -> dict[str, Any]:
+    """Returns the issue's goal for one method: adherence >= the reference's overall and in every bin where both
+    return >= min_n candidates.
+
+    Keys: method, reference, overall (True / False; None when either has no adherence), bins ({bin name:
+    winner as adherence_winner returns it}), met (overall is True and no compared bin is won by the reference).
+    """
+    adh = {r["method"]: r.get("adherence") for r in overall}
+    a, ref = adh.get(method), adh.get(reference)
+    by_bin = {}
+    for name in SIMILARITY_BINS:
+        mine = next(r for r in rows if r["bin"] == name and r["method"] == method)
+        theirs = next(r for r in rows if r["bin"] == name and r["method"] == reference)
+        by_bin[name] = adherence_winner(mine, theirs, min_n)
+    ok_overall = None if a is None or ref is None else a >= ref
+    return {"method": method, "reference": reference, "overall": ok_overall, "bins": by_bin,
+            "met": ok_overall is True and all(w != reference for w in by_bin.values())}
+
+
+# ----------------------------------------------------------------------------------------------------------
 # evaluation
 
 EVOCATIVE_PROMPTS = (
@@ -177,10 +278,13 @@ class MethodStats:
     unique: int = 0
     unique_novel: int = 0
     rows: list[dict] = field(default_factory=list)  # per prompt: dict of metrics over the returned list
+    scores: list[CandidateScore] = field(default_factory=list)  # every returned candidate, all prompts
 
 
-def list_metrics(smiles: Sequence[str], target: np.ndarray, oracle: Oracle, is_known) -> dict:
-    """Returns the metrics of one returned list (novelty, diversity, odorant-likeness, SA, adherence, hit@5)."""
+def list_metrics(smiles: Sequence[str], target: np.ndarray, oracle: Oracle, is_known,
+                 sound: Callable[[Mol], bool] | None = None) -> dict:
+    """Returns the metrics of one returned list (novelty, diversity, odorant-likeness, SA, adherence, hit@5 and,
+    when `sound` is given, the share that passes the soundness test)."""
     mols = [m for m in (to_mol(s) for s in smiles) if m is not None]
     if not mols:
         return {"n": 0}
@@ -194,7 +298,8 @@ def list_metrics(smiles: Sequence[str], target: np.ndarray, oracle: Oracle, is_k
             "sa_median": float(np.median(sa)) if sa else None, "adherence": float(adh.mean()),
             "hit5": float(oracle.hit_at_5(probs, target).mean()),
             "adherence_novel": float(adh[novel_idx].mean()) if novel_idx else None,
-            "odorant_like_novel": float(np.mean([is_odorant_like(mols[i]) for i in novel_idx])) if novel_idx else None}
+            "odorant_like_novel": float(np.mean([is_odorant_like(mols[i]) for i in novel_idx])) if novel_idx else None,
+            "sound": float(np.mean([sound(m) for m in mols])) if sound else None}
 
 
 def summarize(stats: dict[str, MethodStats]) -> list[dict]:
@@ -206,7 +311,7 @@ def summarize(stats: dict[str, MethodStats]) -> list[dict]:
         row["uniqueness"] = st.unique / st.valid if st.valid else None
         row["sample_novelty"] = st.unique_novel / st.unique if st.unique else None
         for key in ("n", "novelty", "intdiv", "odorant_like", "sa_median", "adherence", "hit5", "adherence_novel",
-                    "odorant_like_novel"):
+                    "odorant_like_novel", "sound"):
             vals = [r[key] for r in st.rows if r.get(key) is not None]
             row[key] = float(np.mean(vals)) if vals else None
         out.append(row)
@@ -214,20 +319,28 @@ def summarize(stats: dict[str, MethodStats]) -> list[dict]:
 
 
 def evaluate(pipeline, settings, *, n: int = GENERATION.n, seed: int = GENERATION.seed, n_heldout_prompts: int = 40,
-             n_evocative: int = 10, guidance: float | None = None, log=print) -> dict:
+             n_evocative: int = 10, guidance: float | None = None, exploration: Sequence[float] = (), log=print) -> dict:
     """Runs OdorDiff (direct and reranked pipeline) and the three baselines on the same prompts.
 
     Prompts: the label sets of n_heldout_prompts held-out molecules (fixed order from the seed) and the first
-    n_evocative EVOCATIVE_PROMPTS read by the interpreter. Returns {"settings", "rows", "unconditional_intdiv"}.
+    n_evocative EVOCATIVE_PROMPTS read by the interpreter. exploration: one more OdorDiff method per value, the
+    pipeline's public stages with GenerateRequest(exploration=x). Returns {"settings", "rows",
+    "unconditional_intdiv", "by_similarity"}; by_similarity holds the per-bin rows (`bin_rows`) and, per OdorDiff
+    method, the comparison with RETRIEVE+MUTATE+RERANK (`compare_with_reference`).
+    Raises InvalidInput (before any work) for an exploration value the pipeline refuses.
     """
     import torch
 
     from ..datasets import load_labelled
     from ..pipeline import GenerateRequest, odor_match
+    from ..soundness import check_soundness
     from ..tokens import MASK_ID
 
     t0 = time.time()
     g = guidance if guidance is not None else pipeline.sampler.guidance
+    for x in exploration:  # fail before the oracle's minute of training: out of 0..1, or a pipeline without retriever
+        pipeline.plan(GenerateRequest(prompt="", n=n, seed=seed, guidance=g, weights={pipeline.labels[0]: 1.0},
+                                      exploration=x))
     lab = load_labelled(settings)
     held = {h["smiles"] for h in pipeline.generator.heldout()}
     tr = np.array([s not in held for s in lab.smiles])
@@ -239,6 +352,10 @@ def evaluate(pipeline, settings, *, n: int = GENERATION.n, seed: int = GENERATIO
     oracle = train_oracle(train_mols, train_Y, lab.mols)
     known = pipeline.reporter.known
     is_known = known.is_known
+    # nearest-known similarity against every molecule in any data file; KnownIndex.nearest searches only the
+    # described odorants and KnownIndex exposes no public list of its entries, so read its table once here
+    known_fps = fingerprints(m.smiles for m in known._known.values())
+    log(f"nearest-known similarity: Morgan r2 fingerprints of {len(known_fps)} molecules in the data files")
     # mutation tokens drawn with their frequency in the training SELFIES (uniform over the vocabulary would
     # favour rare charged atoms and metals and make the baselines look worse than they are)
     alphabet = [t for s in train_smiles for t in sf.split_selfies(to_selfies(s) or "")]
@@ -258,17 +375,25 @@ def evaluate(pipeline, settings, *, n: int = GENERATION.n, seed: int = GENERATIO
     methods = ["RANDOM", "RETRIEVE+MUTATE", "RETRIEVE+MUTATE+RERANK", f"OdorDiff direct (g={g})",
                f"OdorDiff pipeline (g={g}, rerank {pipeline.oversample}x)",
                f"OdorDiff edit of retrieved (50% re-masked, g={g}, rerank)"]
+    explore = {x: f"OdorDiff exploration {x:g} (g={g}, rerank {pipeline.oversample}x)" for x in exploration}
+    methods += list(explore.values())
     stats = {m: MethodStats() for m in methods}
     k = pipeline.oversample
+    nearest = lambda mol: nearest_similarity(mol, known_fps)
+    sound = lambda mol: check_soundness(mol, pipeline.soundness).sound  # the pipeline's own soundness screen
+
+    def record(method: str, smiles: Sequence[str], target: np.ndarray) -> None:
+        stats[method].rows.append(list_metrics(smiles, target, oracle, is_known, sound))
+        stats[method].scores.extend(candidate_scores(smiles, target, oracle, nearest, sound))
     for pi, (name, target, excluded) in enumerate(prompts):
         prng = np.random.default_rng(seed + pi)
         # RANDOM
         pick = [train_smiles[j] for j in prng.choice(len(train_smiles), n, replace=False)]
-        stats["RANDOM"].rows.append(list_metrics(pick, target, oracle, is_known))
+        record("RANDOM", pick, target)
         # RETRIEVE+MUTATE
         top = [train_smiles[j] for j in retrieve(train_Y, target, n)]
         muts = mutants(top, 1, prng, alphabet, is_known)
-        stats["RETRIEVE+MUTATE"].rows.append(list_metrics(muts, target, oracle, is_known))
+        record("RETRIEVE+MUTATE", muts, target)
         # RETRIEVE+MUTATE+RERANK: k*n mutants of the best-matching molecules, same ranker as OdorDiff
         pool = mutants(top, k, prng, alphabet, is_known)
         if pool:
@@ -277,7 +402,7 @@ def evaluate(pipeline, settings, *, n: int = GENERATION.n, seed: int = GENERATIO
             best = [pool[j] for j in np.argsort(-score, kind="stable")[:n]]
         else:
             best = []
-        stats["RETRIEVE+MUTATE+RERANK"].rows.append(list_metrics(best, target, oracle, is_known))
+        record(REFERENCE, best, target)
         # OdorDiff direct: the first n distinct valid samples of the same draw the pipeline ranks
         weights = {l: float(w) for l, w in zip(pipeline.labels, target) if w > 0}
         plan = pipeline.plan(GenerateRequest(prompt="", n=n, seed=seed, guidance=g, weights=weights))
@@ -289,7 +414,7 @@ def evaluate(pipeline, settings, *, n: int = GENERATION.n, seed: int = GENERATIO
         st.valid += len(valid)
         st.unique += len(uniq)
         st.unique_novel += sum(not is_known(to_mol(s)) for s in uniq)
-        st.rows.append(list_metrics(uniq[:n], target, oracle, is_known))
+        record(methods[3], uniq[:n], target)
         # OdorDiff pipeline: the same samples, then novelty/safety filter and rerank
         res = pipeline.rank(plan, pipeline.screen(plan, raw))
         st2 = stats[methods[4]]
@@ -297,7 +422,7 @@ def evaluate(pipeline, settings, *, n: int = GENERATION.n, seed: int = GENERATIO
         st2.valid += res.n_valid
         st2.unique += res.n_unique
         st2.unique_novel += res.n_novel
-        st2.rows.append(list_metrics([c.smiles for c in res.candidates], target, oracle, is_known))
+        record(methods[4], [c.smiles for c in res.candidates], target)
         # OdorDiff edit mode from the best-matching training molecules: k copies of each, half re-masked
         L = pipeline.generator.model.cfg.max_len
         enc = [pipeline.generator.vocab.encode(to_selfies(s) or "", L) for s in top]
@@ -312,13 +437,33 @@ def evaluate(pipeline, settings, *, n: int = GENERATION.n, seed: int = GENERATIO
         st3.valid += res_e.n_valid
         st3.unique += res_e.n_unique
         st3.unique_novel += res_e.n_novel
-        st3.rows.append(list_metrics([c.smiles for c in res_e.candidates], target, oracle, is_known))
+        record(methods[5], [c.smiles for c in res_e.candidates], target)
+        # OdorDiff exploration: the runtime's own edits of retrieved known odorants, through the public stages
+        for x, method in explore.items():
+            plan_x = pipeline.plan(GenerateRequest(prompt="", n=n, seed=seed, guidance=g, weights=weights,
+                                                   exploration=x))
+            res_x = pipeline.rank(plan_x, pipeline.screen(plan_x, pipeline.sample(plan_x)))
+            stx = stats[method]
+            stx.sampled += res_x.n_sampled
+            stx.valid += res_x.n_valid
+            stx.unique += res_x.n_unique
+            stx.unique_novel += res_x.n_novel
+            record(method, [c.smiles for c in res_x.candidates], target)
         log(f"[{pi + 1}/{len(prompts)}] {name[:60]}  ({time.time() - t0:.0f} s)")
     # unconditional diversity (guidance 0) on 4 * n samples
     unc = [s for s in pipeline.sample_smiles(np.ones(len(pipeline.labels), np.float32), k * n, seed, 0.0) if s]
     unc_div = internal_diversity([m for m in (to_mol(s) for s in dict.fromkeys(unc)) if m is not None])
+    rows = summarize(stats)
+    by_bin = bin_rows({m: st.scores for m, st in stats.items()})
     return {"settings": {"n": n, "seed": seed, "guidance": g, "steps": pipeline.sampler.steps, "oversample": k,
                          "n_prompts": len(prompts), "n_heldout_prompts": len(held_idx), "n_evocative": n_evocative,
+                         "exploration": list(exploration),
                          "oracle": "Morgan r2 2048-bit logistic regression per label (C=0.1), trained without the held-out set",
                          "generator": pipeline.generator.version, "minutes": round((time.time() - t0) / 60, 1)},
-            "rows": summarize(stats), "unconditional_intdiv": unc_div}
+            "rows": rows, "unconditional_intdiv": unc_div,
+            "by_similarity": {
+                "similarity": "Morgan r2 2048-bit Tanimoto to the closest molecule in any data file",
+                "n_known": len(known_fps), "edges": list(SIMILARITY_EDGES), "bins": list(SIMILARITY_BINS),
+                "pooling": "candidates pooled across prompts within a bin; means are over candidates",
+                "min_n": MIN_BIN_N, "rows": by_bin,
+                "comparisons": [compare_with_reference(by_bin, rows, m) for m in methods if m.startswith("OdorDiff")]}}

@@ -172,7 +172,7 @@ def train(data_file: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = Tr
         raise InvalidInput(f"device is {cfg.device!r} (the shipped recipe) but no CUDA device is available; train on "
                            f"the CPU with device cpu and bf16 off (CLI: --device cpu --no-bf16; script: "
                            f"--device=cpu --bf16=False), with a larger time budget.")
-    data = torch.load(data_file, weights_only=False)
+    data = torch.load(data_file, weights_only=True)  # plain tensors, lists, dicts of str/int/float: no pickle code
     vocab = Vocab(tuple(data["vocab"]))
     x_all = data["x"].long()  # (M, L)
     y_row = data["y_row"].long()  # (M,)
@@ -194,7 +194,7 @@ def train(data_file: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = Tr
     state_file = out_dir / "train_state.pt"
     step, best, bad, elapsed, history = 0, math.inf, 0, 0.0, []
     if resume and state_file.is_file():
-        st = torch.load(state_file, map_location=dev, weights_only=False)
+        st = torch.load(state_file, map_location=dev, weights_only=True)  # state dicts, numbers, list of dicts
         model.load_state_dict(st["model"])
         opt.load_state_dict(st["opt"])
         step, best, bad, elapsed, history = st["step"], st["best"], st["bad"], st["elapsed"], st["history"]

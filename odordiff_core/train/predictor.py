@@ -18,6 +18,7 @@ from torch import nn
 
 from .. import features
 from ..odor import MLP, Neighbours, PredictorConfig, TrainedEnsemble, scale_features
+from ..scores import KNOWN_SCORES_FILE
 
 
 def _standardizer(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -84,3 +85,12 @@ def save_predictor(ens: TrainedEnsemble, labels: Sequence[str], cfg: PredictorCo
     }
     (out_dir / "config.json").write_text(json.dumps(config, indent=1) + "\n")
     return version
+
+
+def save_known_scores(probs: np.ndarray, predictor_version: str, out_dir: Path, meta: dict[str, str]) -> Path:
+    """Writes the known odorants' predicted probabilities (M, L) as float16 safetensors keyed to the predictor
+    version (the runtime's `scores.load_known_scores` refuses another version); returns the path."""
+    path = out_dir / KNOWN_SCORES_FILE
+    tensors = {"probs": torch.from_numpy(np.ascontiguousarray(probs, np.float32)).to(torch.float16)}
+    save_file(tensors, str(path), metadata={"predictor_version": predictor_version, **meta})
+    return path

@@ -35,7 +35,7 @@ def synthetic_payload() -> dict[str, Any]:
 
 
 def bench_cache(settings: Settings, section: Section, shared: dict[str, Any], redis_url: str | None) -> None:
-    from odordiff_core.cache import ResultCache, encode_value, request_key
+    from odordiff_core.cache import ResultCache, encode_value, redact_url, request_key
 
     payload = shared.get("generation_payload")
     version = shared.get("generation_version", "bench")
@@ -85,9 +85,9 @@ def bench_cache(settings: Settings, section: Section, shared: dict[str, Any], re
             return
         server, redis_url = start_redis_server(binary)
     try:
-        cache = ResultCache(redis_url, ttl_s=600)
+        cache = ResultCache(redis_url, ttl_s=600, secret="bench")  # a fixed secret: the hit includes tag verification
         if cache.status != "ok":
-            section.notes.append(f"Redis: not available: {redis_url} is unavailable")
+            section.notes.append(f"Redis: not available: {redact_url(redis_url)} is unavailable")
             return
         assert cache.set("generate", version, req, payload)
         hits, misses = [], []

@@ -147,6 +147,19 @@ def test_more_like_this_regenerates_keeping_the_candidates_scaffold(app: AppTest
     assert any("keeping the scaffold" in i.value for i in app.info)
 
 
+def test_generate_page_exploration_slider_generates_close_analogues(app: AppTest):
+    app.text_area(key="gen_prompt").input(PROMPT).run()
+    slider = app.slider(key="gen_exploration")
+    assert "close analogues" in slider.label and "de novo" in slider.label and slider.help
+    slider.set_value(0.2).run()
+    app.button(key="gen_go").click().run()
+    assert not app.exception, app.exception
+    assert not app.error, _messages(app)
+    result = app.session_state["gen_result"]
+    assert result.request.exploration == 0.2 and result.candidates, _messages(app)
+    assert any("nearest known" in c.value and "Tanimoto" in c.value for c in app.caption)
+
+
 # These two swap in broken settings and clear the model caches: they run last, so the models load once.
 def test_missing_weights_give_a_message_not_a_traceback(monkeypatch, tmp_path, app: AppTest):
     monkeypatch.setenv("ODORDIFF_WEIGHTS_DIR", str(tmp_path))  # an empty weights folder

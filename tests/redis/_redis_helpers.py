@@ -1,5 +1,5 @@
 """Helpers for the Redis tests, importable by the tests, the fixtures and a second process (`_worker.py`):
-a redis-server on a free loopback port, stopped by PID, and a deterministic computation that counts
+a redis-server on a free loopback port, stopped, frozen and resumed by PID, and a deterministic computation that counts
 its calls.
 
 The computation stands in for the generator until `odordiff_core.pipeline` lands: real work (numpy
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -77,8 +78,20 @@ class RedisServer:
             self.proc.wait(timeout=10)
         self.proc = None
 
+    def freeze(self) -> None:
+        """Stops the server without killing it (SIGSTOP): connects still succeed (the kernel queues them),
+        nothing answers. This is a hung or paused host, not a dead one."""
+        assert self.proc is not None and self.proc.poll() is None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """Resumes a frozen server (SIGCONT); it then answers what was queued."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)  # a frozen server would hold SIGTERM until resumed
             self.proc.terminate()
             try:
                 self.proc.wait(timeout=10)

@@ -1,4 +1,7 @@
+import json
+
 import pytest
+from rdkit import rdBase
 
 from odordiff_core import chem
 from odordiff_core.errors import InvalidSmiles, OdorDiffError
@@ -51,3 +54,33 @@ def test_unicode_smiles_is_rejected_cleanly():
 def test_tanimoto_of_a_molecule_with_itself_is_one():
     fp = chem.morgan_fp(chem.parse_smiles("CCOC(=O)CCC"))
     assert chem.tanimoto_many(fp, [fp]) == [1.0]
+
+
+@pytest.mark.parametrize("smiles", ["[Fe].*C", "*C", "[*:1]CCO", "CC*"])
+def test_dummy_atom_is_refused_by_parse_smiles_and_to_mol(smiles):
+    with pytest.raises(InvalidSmiles, match="dummy atom"):
+        chem.parse_smiles(smiles)
+    assert chem.to_mol(smiles) is None
+
+
+@pytest.mark.parametrize("smiles", ["CCO CC(=O)C(=O)CC(C)C", "CCO\tCl", "CCO\nCC"])
+def test_space_inside_a_smiles_is_refused_instead_of_dropping_the_rest(smiles):
+    with pytest.raises(InvalidSmiles, match="space"):
+        chem.parse_smiles(smiles)
+    assert chem.to_mol(smiles) is None
+
+
+def test_surrounding_whitespace_is_still_accepted():
+    assert chem.canonical_smiles(chem.parse_smiles("  CCO\n")) == "CCO"
+
+
+def test_without_rdkit_log_restores_the_log_levels_it_found():
+    before = rdBase.LogStatus()
+    with chem.without_rdkit_log():
+        assert chem.to_mol("C1CC") is None
+    assert rdBase.LogStatus() == before  # info and debug stay off: the standardiser does not print its steps
+
+
+def test_generator_vocabulary_has_no_dummy_atom_token(settings):
+    vocab = json.loads((settings.generator_path / "config.json").read_text())["vocab"]
+    assert vocab and not any("*" in token for token in vocab)  # decoded samples never hold a `*`

@@ -1,11 +1,11 @@
-"""The data layer: checksums, download from a (local) mirror, clear offline errors."""
-import functools
+"""The data layer: checksums, downloads only on request (https, same host, verified), clear offline errors."""
 import http.server
 import shutil
 import subprocess
 import sys
 import threading
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import pytest
 
@@ -20,15 +20,41 @@ def empty_dir_settings(settings, tmp_path):
     return replace(settings, data_dir=tmp_path / "data")
 
 
+@dataclass
+class Mirror:
+    root: Path
+    url: str  # http://127.0.0.1:PORT
+    requests: list[str] = field(default_factory=list)  # every path asked for, in order
+    redirects: dict[str, str] = field(default_factory=dict)  # path -> Location answered with a 302
+
+
 @pytest.fixture()
 def mirror(settings, tmp_path):
-    """A local HTTP server serving a copy of the data directory (no internet here)."""
+    """A local HTTP server serving a copy of the data directory (no internet here); it logs every request."""
     root = tmp_path / "mirror"
     shutil.copytree(settings.data_dir / "odor" / "leffingwell", root / "odor" / "leffingwell")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    state = Mirror(root, "")
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(root), **kwargs)
+
+        def do_GET(self):  # noqa: N802 - http.server's name
+            state.requests.append(self.path)
+            if self.path in state.redirects:
+                self.send_response(302)
+                self.send_header("Location", state.redirects[self.path])
+                self.end_headers()
+                return
+            super().do_GET()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield state
     server.shutdown()
 
 
@@ -45,27 +71,90 @@ def test_compiled_safety_tables_ship_with_the_package(settings):
 
 
 def test_missing_file_is_downloaded_from_the_mirror_and_verified(empty_dir_settings, mirror):
-    _, url = mirror
-    s = replace(empty_dir_settings, data_mirror=url)
+    s = replace(empty_dir_settings, data_mirror=mirror.url)
     assert data.check_file(NAME, s).status == "missing"
-    path = data.data_path(NAME, s)
+    path = data.download_file(NAME, s)
     assert path.is_file() and data.check_file(NAME, s).status == "ok"
+    assert data.data_path(NAME, s) == path
+
+
+def test_missing_file_at_run_time_is_an_error_naming_make_data_and_nothing_is_downloaded(empty_dir_settings, mirror):
+    s = replace(empty_dir_settings, data_mirror=mirror.url)
+    with pytest.raises(DataError) as exc:
+        data.data_path(NAME, s)
+    msg = str(exc.value)
+    assert NAME in msg and "make data" in msg and "odordiff data check --download" in msg
+    assert mirror.requests == []
+    assert not (s.data_dir / NAME).exists()
+
+
+def test_screen_command_with_a_missing_data_file_downloads_nothing_and_says_how_to_fetch_it(tmp_path, mirror):
+    env = {"ODORDIFF_DATA_DIR": str(tmp_path / "data"), "ODORDIFF_DATA_MIRROR": mirror.url, "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-m", "odordiff_core", "screen", "CCO"], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert out.returncode == 2
+    assert "make data" in out.stderr and "Traceback" not in out.stderr
+    assert mirror.requests == []
+    assert not (tmp_path / "data").exists() or not any((tmp_path / "data").rglob("*.csv"))
 
 
 def test_mirror_serving_different_bytes_is_refused_and_nothing_is_left_behind(empty_dir_settings, mirror):
-    root, url = mirror
-    (root / NAME).write_text("Stimulus,CID\n1,2\n")
-    s = replace(empty_dir_settings, data_mirror=url)
+    (mirror.root / NAME).write_text("Stimulus,CID\n1,2\n")
+    s = replace(empty_dir_settings, data_mirror=mirror.url)
     with pytest.raises(DataError, match="SHA-256"):
-        data.data_path(NAME, s)
+        data.download_file(NAME, s)
     assert not (s.data_dir / NAME).exists()
     assert not list((s.data_dir / "odor" / "leffingwell").glob("*.part"))
+
+
+def test_redirect_to_another_host_is_refused_and_nothing_is_left_behind(empty_dir_settings, mirror):
+    port = mirror.url.rsplit(":", 1)[1]
+    mirror.redirects[f"/{NAME}"] = f"http://localhost:{port}/elsewhere/{NAME}"  # same server, another host name
+    s = replace(empty_dir_settings, data_mirror=mirror.url)
+    with pytest.raises(DataError, match="Refused the redirect"):
+        data.download_file(NAME, s)
+    assert mirror.requests == [f"/{NAME}"]  # the redirect target was never asked for
+    assert not (s.data_dir / NAME).exists()
+    assert not list((s.data_dir / "odor" / "leffingwell").glob("*.part"))
+
+
+def test_redirect_on_the_same_host_is_followed_and_verified(empty_dir_settings, mirror):
+    moved = mirror.root / "moved" / NAME
+    moved.parent.mkdir(parents=True)
+    shutil.copy(mirror.root / NAME, moved)
+    mirror.redirects[f"/{NAME}"] = f"/moved/{NAME}"
+    s = replace(empty_dir_settings, data_mirror=mirror.url)
+    assert data.check_file(NAME, s).status == "missing"
+    data.download_file(NAME, s)
+    assert data.check_file(NAME, s).status == "ok"
+    assert mirror.requests == [f"/{NAME}", f"/moved/{NAME}"]
+
+
+@pytest.mark.parametrize("url", ["http://192.0.2.1/data", "ftp://127.0.0.1/data", "file:///etc"])
+def test_plain_http_mirror_off_this_machine_is_refused_before_connecting(empty_dir_settings, url):
+    s = replace(empty_dir_settings, data_mirror=url)
+    with pytest.raises(DataError, match="https"):
+        data.download_file(NAME, s)
+    assert not (s.data_dir / NAME).exists()
+
+
+def test_pinned_urls_are_https_and_plain_http_is_only_for_a_loopback_mirror():
+    for entry in data.MANIFEST:
+        if entry.url is not None:
+            data.check_download_url(entry.url, mirror=False)  # raises on anything but https
+    data.check_download_url("http://127.0.0.1:8000/x", mirror=True)
+    data.check_download_url("http://[::1]:8000/x", mirror=True)
+    data.check_download_url("http://localhost:8000/x", mirror=True)
+    with pytest.raises(DataError):
+        data.check_download_url("http://127.0.0.1:8000/x", mirror=False)
+    with pytest.raises(DataError):
+        data.check_download_url("http://127.0.0.1.example.com/x", mirror=True)
 
 
 def test_missing_file_without_network_names_the_file_and_the_fix(empty_dir_settings):
     s = replace(empty_dir_settings, data_mirror="http://127.0.0.1:9")  # closed port: like no network
     with pytest.raises(DataError) as exc:
-        data.data_path(NAME, s)
+        data.download_file(NAME, s)
     msg = str(exc.value)
     assert NAME in msg and "odordiff data check --download" in msg
 

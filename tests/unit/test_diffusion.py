@@ -12,7 +12,7 @@ from torch import nn
 from odordiff_core.errors import ModelNotFound
 from odordiff_core.generator import condition_vector, load_generator
 from odordiff_core.model import Denoiser, ModelConfig
-from odordiff_core.sampler import SamplerConfig, fix_tokens, sample
+from odordiff_core.sampler import SamplerConfig, fix_tokens, guided_logprobs, resolved_precision, sample
 from odordiff_core.schedule import Cosine, LogLinear, get_schedule
 from odordiff_core.tokens import MASK_ID, PAD_ID, build_vocab, decode_smiles, scaffold_template, to_selfies
 from odordiff_core.train.loss import masked_diffusion_loss
@@ -99,6 +99,76 @@ def test_constraint_hook_keeps_fixed_tokens_after_every_step():
     assert len(seen) >= 5
     assert all(torch.equal(s[:, :3], template[:3].expand(3, -1)) for s in seen)
     assert not (x == MASK_ID).any()
+
+
+def _reference_sample(model, cond, n, cfg, schedule, *, seed):
+    """The plain reverse loop the sampler must reproduce: two forward passes per step (conditional, then
+    unconditional), a Gumbel-max draw at every position, no logits reuse."""
+    gen = torch.Generator("cpu").manual_seed(seed)
+    L = model.cfg.max_len
+    x = torch.full((n, L), MASK_ID, dtype=torch.long)
+    cond = cond[None].expand(n, -1).float()
+    ts = torch.linspace(1.0, 0.0, cfg.steps + 1)
+    for i in range(cfg.steps):
+        masked = x == MASK_ID
+        if not masked.any():
+            break
+        lp_c = torch.log_softmax(model(x, cond, torch.ones(n, dtype=torch.bool)), -1)
+        lp_u = torch.log_softmax(model(x, cond, torch.zeros(n, dtype=torch.bool)), -1)
+        mix = lp_u + cfg.guidance * (lp_c - lp_u)
+        mix[..., MASK_ID] = float("-inf")
+        logp = torch.log_softmax(mix, -1)
+        m_t, m_s = schedule.mask_prob(ts[i]), schedule.mask_prob(ts[i + 1])
+        p_reveal = float((m_t - m_s) / m_t) if i < cfg.steps - 1 else 1.0
+        gumbel = -torch.log(-torch.log(torch.rand(logp.shape, generator=gen).clamp_min(1e-20)))
+        draw = (logp + gumbel).argmax(-1)
+        reveal = masked & (torch.rand((n, L), generator=gen) < p_reveal)
+        x = torch.where(reveal, draw, x)
+    return x
+
+
+def test_batched_guidance_pass_gives_the_two_pass_log_probs():
+    g = load_generator(TINY)
+    x = torch.full((6, g.model.cfg.max_len), MASK_ID, dtype=torch.long)
+    x[:, :5] = torch.randint(2, g.vocab.size, (6, 5), generator=torch.Generator().manual_seed(0))
+    cond = torch.rand(6, len(g.labels), generator=torch.Generator().manual_seed(1))
+    with torch.inference_mode():
+        got = guided_logprobs(g.model, x, cond, 2.0)
+        lp_c = torch.log_softmax(g.model(x, cond, torch.ones(6, dtype=torch.bool)), -1)
+        lp_u = torch.log_softmax(g.model(x, cond, torch.zeros(6, dtype=torch.bool)), -1)
+    want = torch.log_softmax((lp_u + 2.0 * (lp_c - lp_u)).nan_to_num(float("-inf")), -1)
+    finite = torch.isfinite(want)
+    assert torch.equal(finite, torch.isfinite(got))
+    assert torch.allclose(got[finite], want[finite], atol=1e-5, rtol=0)
+
+
+def test_float32_sampler_gives_the_same_tokens_as_the_plain_two_pass_loop():
+    g = load_generator(TINY)
+    cond = torch.from_numpy(condition_vector(torch.rand(len(g.labels), generator=torch.Generator().manual_seed(2)).numpy()))
+    for guidance, seed in ((2.0, 0), (2.0, 1), (0.0, 2)):
+        cfg = SamplerConfig(steps=6, guidance=guidance, precision="float32")
+        want = _reference_sample(g.model, cond, 6, cfg, g.schedule, seed=seed)
+        assert torch.equal(sample(g.model, cond, 6, cfg, g.schedule, seed=seed), want)
+
+
+def test_sampler_makes_one_forward_pass_per_step_with_guidance():
+    model = FixedLogits(torch.zeros(16, 10))
+    sample(model, torch.zeros(3), 4, SamplerConfig(steps=6, guidance=2.0), LogLinear(), seed=0)
+    assert 1 <= model.calls <= 6
+
+
+def test_bfloat16_sampler_returns_complete_samples_and_unknown_precision_is_refused():
+    L, V = 12, 8
+    logits = torch.full((L, V), -30.0)
+    target = torch.tensor([2, 3, 4, 5, 6, 7, 2, 3, 0, 0, 0, 0])
+    logits[torch.arange(L), target] = 10.0
+    x = sample(FixedLogits(logits), torch.zeros(3), 5, SamplerConfig(steps=6, guidance=2.0, precision="bfloat16"),
+               LogLinear(), seed=0)
+    assert torch.equal(x, target.expand(5, -1))
+    assert resolved_precision(SamplerConfig(precision="float32")) == "float32"
+    assert resolved_precision(SamplerConfig()) in ("float32", "bfloat16")
+    with pytest.raises(ValueError, match="precision must be one of"):
+        SamplerConfig(precision="fp8")  # type: ignore[arg-type]
 
 
 def test_model_never_predicts_mask_and_has_the_right_shape():

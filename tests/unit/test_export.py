@@ -81,3 +81,19 @@ def test_sdf_has_one_record_per_item_with_fields():
     assert mols[0].GetProp("prompt") == "fresh lemon"
     assert mols[1].GetProp("smiles") == "COc1cc(C=O)ccc1O"
     assert mols[0].GetProp("safety_verdict") == "caution"
+
+
+def test_csv_leads_with_fit_percentile_and_confidence_before_the_raw_odor_match():
+    from dataclasses import replace
+
+    from odordiff_core.scores import Confidence
+
+    assert COLUMNS.index("fit_percentile") < COLUMNS.index("confidence") < COLUMNS.index("odor_match")
+    row = _rows(to_csv([replace(_item(), fit_percentile=93.46, confidence=Confidence.HIGH)]))[0]
+    assert row["fit_percentile"] == "93.5" and row["confidence"] == "high" and row["odor_match"] == "0.810"
+
+
+def test_csv_leaves_fit_percentile_and_confidence_empty_when_not_computed():
+    row = _rows(to_csv([_item(prompt="=cmd")]))[0]
+    assert row["fit_percentile"] == "" and row["confidence"] == ""
+    assert row["prompt"] == "'=cmd"  # the new columns do not disturb formula escaping

@@ -3,21 +3,24 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
-from odordiff_core.chem import to_mol
+from odordiff_core.chem import canonical_smiles, to_mol
 from odordiff_core.cli import main
 from odordiff_core.config import WEIGHTS_DIR, Settings
 from odordiff_core.errors import InvalidInput
 from odordiff_core.generator import condition_vector, load_generator
 from odordiff_core.pipeline import GenerateRequest, GenerationResult, Pipeline
 from odordiff_core.report import load_reporter
+from odordiff_core.retrieval import load_retriever
 from odordiff_core.sampler import SamplerConfig, sample
 from odordiff_core.text import load_interpreter
-from odordiff_core.tokens import decode_smiles
+from odordiff_core.tokens import MASK_ID, decode_smiles, to_selfies
 
 TINY = Path(__file__).resolve().parents[1] / "data" / "tiny_generator"
 
@@ -33,8 +36,9 @@ def settings() -> Settings:
 
 @pytest.fixture(scope="module")
 def tiny_pipeline(settings) -> Pipeline:
-    return Pipeline(generator=load_generator(TINY), interpreter=load_interpreter(settings),
-                    reporter=load_reporter(settings))
+    gen = load_generator(TINY)
+    return Pipeline(generator=gen, interpreter=load_interpreter(settings), reporter=load_reporter(settings),
+                    retriever=load_retriever(settings, gen.labels, (h["smiles"] for h in gen.heldout())))
 
 
 def test_generate_returns_ranked_novel_valid_candidates(tiny_pipeline):
@@ -103,6 +107,77 @@ def test_edit_starts_from_the_given_molecule(tiny_pipeline):
 def test_empty_descriptor_reading_returns_no_candidates_with_a_reason(tiny_pipeline):
     res = tiny_pipeline.generate(GenerateRequest("", n=4, seed=0, weights={}))
     assert res.candidates == () and res.message
+
+
+def test_exploration_1_samples_de_novo_exactly_as_before_the_dial(tiny_pipeline):
+    req = GenerateRequest("a clean citrus top note", n=4, seed=0, exploration=1.0)
+    plan = tiny_pipeline.plan(req)
+    assert plan.init is None and plan.constraint is None
+    assert tiny_pipeline.sample(plan) == tiny_pipeline.sample_smiles(plan.target, 16, 0, req.guidance)
+    no_retrieval = replace(tiny_pipeline, retriever=None)  # the pipeline as it was before exploration existed
+    assert tiny_pipeline.generate(req) == no_retrieval.generate(req)
+
+
+def test_low_exploration_gives_closer_analogues_of_known_odorants_than_de_novo(tiny_pipeline):
+    def mean_nearest_similarity(exploration: float) -> float:
+        res = tiny_pipeline.generate(GenerateRequest("a clean citrus top note", n=8, seed=0, exploration=exploration))
+        assert res.candidates, res.message
+        return float(np.mean([c.nearest.similarity for c in res.candidates if c.nearest]))
+
+    assert mean_nearest_similarity(0.2) > mean_nearest_similarity(1.0)
+
+
+def test_low_exploration_re_masks_that_share_of_the_best_matching_training_odorants(tiny_pipeline):
+    plan = tiny_pipeline.plan(GenerateRequest("", n=4, seed=0, weights={"citrus": 1.0}, exploration=0.2))
+    g = tiny_pipeline.generator
+    L = g.model.cfg.max_len
+    assert plan.init is not None and plan.init.shape == (16, L)
+    masked = plan.init == MASK_ID  # (16, L)
+    assert 0.1 < masked.float().mean().item() < 0.3
+    encoded = (g.vocab.encode(to_selfies(s) or "", L) for s in tiny_pipeline.retriever.sources(plan.target, 200))
+    best4 = torch.tensor([e for e in encoded if e is not None and any(e)][:4])  # (4, L): what the vocabulary can write
+    expected = best4.repeat_interleave(4, 0)  # (16, L): oversample copies of each
+    assert torch.equal(plan.init[~masked], expected[~masked])
+
+
+def test_retrieval_never_starts_from_a_heldout_molecule(tiny_pipeline):
+    retriever = tiny_pipeline.retriever
+    held = {h["smiles"] for h in tiny_pipeline.generator.heldout()}
+    row = next(i for i, s in enumerate(retriever.smiles)
+               if (mol := to_mol(s)) is not None and canonical_smiles(mol) in held and retriever.Y[i].sum() > 0)
+    sources = retriever.sources(retriever.Y[row], 200)  # the held-out molecule's own labels as the target
+    assert len(sources) == 200 and not held & set(sources)
+
+
+def test_exploration_outside_0_to_1_is_refused_with_the_allowed_range(tiny_pipeline):
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(InvalidInput, match=r"exploration must be between 0 \(close analogues of known odorants\) "
+                                               r"and 1 \(de novo\), got"):
+            tiny_pipeline.plan(GenerateRequest("citrus", exploration=bad))
+
+
+def test_edit_and_more_like_this_take_precedence_over_exploration(tiny_pipeline):
+    edit = {"prompt": "fruity", "n": 4, "seed": 0, "edit_of": "CCCCCC(=O)OCC", "edit_strength": 0.3}
+    a = tiny_pipeline.plan(GenerateRequest(**edit, exploration=0.2))
+    b = tiny_pipeline.plan(GenerateRequest(**edit, exploration=1.0))
+    assert a.init is not None and b.init is not None and torch.equal(a.init, b.init)
+    more = {"prompt": "fruity", "n": 4, "seed": 0, "keep_scaffold_of": "CC(=O)c1ccccc1"}
+    c = tiny_pipeline.plan(GenerateRequest(**more, exploration=0.2))
+    d = tiny_pipeline.plan(GenerateRequest(**more, exploration=1.0))
+    assert c.init is not None and d.init is not None and torch.equal(c.init, d.init)
+
+
+def test_a_pipeline_without_retriever_says_how_to_explore_below_1(tiny_pipeline):
+    with pytest.raises(InvalidInput, match="without a retriever: build it with load_pipeline"):
+        replace(tiny_pipeline, retriever=None).plan(GenerateRequest("citrus", n=2, exploration=0.3))
+
+
+def test_exploration_survives_a_json_round_trip_and_old_json_reads_as_de_novo(tiny_pipeline):
+    res = tiny_pipeline.generate(GenerateRequest("fresh green apple", n=3, seed=2, exploration=0.3))
+    back = GenerationResult.from_json(json.loads(json.dumps(res.to_json())))
+    assert back == res and back.request.exploration == 0.3
+    old = {k: v for k, v in res.request.to_json().items() if k != "exploration"}  # cached before the dial
+    assert GenerateRequest.from_json(old).exploration == 1.0
 
 
 def test_shipped_model_golden_output_for_citrus_seed_0():

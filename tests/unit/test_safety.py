@@ -8,7 +8,7 @@ from rdkit import Chem
 
 from odordiff_core.chem import parse_smiles
 from odordiff_core.config import Settings
-from odordiff_core.safety import SafetyReport, load_screen, screen_smiles
+from odordiff_core.safety import Check, SafetyReport, load_screen, screen_smiles
 
 MUSK_AMBRETTE = "CC1=C(C=C(C(=C1[N+](=O)[O-])OC)C(C)(C)C)[N+](=O)[O-]"
 HICC = "CC(C)(O)CCCC1=CCC(C=O)CC1"
@@ -114,12 +114,65 @@ def test_rule_failure_gives_not_screened(screen):
     assert report.verdict == "not screened"
 
 
+def test_prohibited_material_as_a_hydrate_is_blocked_and_the_flag_names_the_component(screen):
+    alone = screen.screen(parse_smiles("CC(=O)C(=O)CC(C)C"))
+    hydrate = screen.screen(parse_smiles("CC(=O)C(=O)CC(C)C.O"))
+    assert alone.verdict == hydrate.verdict == "blocked"
+    flag = next(f for f in hydrate.flags if f.rule == "ifra.prohibited")
+    assert flag.level == "block" and flag.reason.startswith("component 1 of 2 (CC(=O)C(=O)CC(C)C): Acetyl isovaleryl")
+    assert "structure.mixture" in rules(hydrate)
+
+
+@pytest.mark.parametrize("smiles", [
+    "CCO.CC(C)(O)CCCC1=CCC(C=O)CC1",  # HICC in ethanol, solvent first
+    "CC(C)(O)CCCC1=CCC(C=O)CC1.CCOC(=O)c1ccccc1C(=O)OCC",  # in diethyl phthalate, larger than HICC itself
+    "Cc1cc([O-])c(C=O)c(O)c1.[Na+]",  # atranol sodium salt
+    "c1ccc([NH2+]c2ccccc2)cc1.[Cl-].O",  # diphenylamine hydrochloride hydrate
+])
+def test_prohibited_material_in_a_solution_or_salt_is_blocked_by_its_listing(screen, smiles):
+    report = screen.screen(parse_smiles(smiles))
+    assert report.verdict == "blocked"
+    assert any(f.rule in ("ifra.prohibited", "eu.banned") for f in report.flags)
+
+
+def test_salt_is_also_screened_as_its_standardised_parent(screen):
+    report = screen.screen(parse_smiles("CC[NH3+].[Cl-]"))  # ethylamine hydrochloride
+    assert any(f.reason.startswith("standardised parent (CCN): ") for f in report.flags)
+    assert "structure.charge" not in rules(report)  # the salt is neutral; its counter-ion's charge is by design
+
+
+def test_one_component_molecule_is_screened_unlabelled_as_before(screen):
+    report = screen.screen(parse_smiles(HICC))
+    assert not any(f.reason.startswith(("component", "standardised parent")) for f in report.flags)
+
+
+def test_failed_identity_rule_keeps_the_block_found_by_other_rules(screen):
+    iron_and_dummy = Chem.MolFromSmiles("[Fe].*C")  # parse_smiles refuses `*`; a library caller may not
+    report = screen.screen(iron_and_dummy)
+    assert report.verdict == "blocked"
+    assert "structure.metal" in rules(report) and "screen.error" in rules(report)
+
+
+def test_one_failing_rule_keeps_the_other_flags_and_gives_not_screened(screen, monkeypatch):
+    def broken(mol):
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(screen._checks, Check.PAINS, broken)
+    linalool = screen.screen(parse_smiles(LINALOOL))
+    assert linalool.verdict == "not screened"
+    assert {"eu.allergen", "alert.autoxidation", "screen.error"} <= rules(linalool)
+    error = next(f for f in linalool.flags if f.rule == "screen.error")
+    assert "pains" in error.reason and "RuntimeError: boom" in error.reason
+    assert screen.screen(parse_smiles(HICC)).verdict == "blocked"  # a failure never hides a block
+
+
 def test_batch_continues_past_bad_inputs_in_order(screen):
-    texts = ["CCCC(=O)OCC", "not a smiles", "", "C" * 10000, "[Fe]", "[2H]C([2H])([2H])O", LINALOOL]
+    texts = ["CCCC(=O)OCC", "not a smiles", "", "C" * 10000, "[Fe]", "[2H]C([2H])([2H])O", LINALOOL, "[Fe].*C"]
     out = screen_smiles(texts, screen)
     assert [r["input"] for r in out] == texts
     assert [r["verdict"] for r in out][:5] == ["no known issue", "invalid", "invalid", "invalid", "blocked"]
     assert out[1]["smiles"] is None and out[6]["verdict"] == "caution"
+    assert out[7]["verdict"] == "invalid" and "dummy atom" in out[7]["flags"][0]["reason"]
 
 
 def test_report_json_has_the_issue_shape(screen):

@@ -1,0 +1,102 @@
+"""The generator evaluation's figures per bin of nearest-known similarity: binning, pooling, and the >= 50 rule."""
+from __future__ import annotations
+
+import pytest
+
+from odordiff_core.chem import to_mol
+from odordiff_core.eval.generator import (
+    MIN_BIN_N,
+    REFERENCE,
+    SIMILARITY_BINS,
+    CandidateScore,
+    adherence_winner,
+    bin_rows,
+    compare_with_reference,
+    fingerprints,
+    nearest_similarity,
+    similarity_bin,
+)
+
+
+@pytest.mark.parametrize(("similarity", "name"), [
+    (0.0, "< 0.4"), (0.3999, "< 0.4"), (0.4, "0.4-0.6"), (0.5999, "0.4-0.6"), (0.6, "0.6-0.8"),
+    (0.7999, "0.6-0.8"), (0.8, ">= 0.8"), (1.0, ">= 0.8"),
+])
+def test_similarity_on_a_bin_edge_goes_to_the_upper_bin(similarity, name):
+    assert SIMILARITY_BINS[similarity_bin(similarity)] == name
+
+
+def test_tanimoto_ratios_that_equal_an_edge_land_in_the_upper_bin():
+    # Tanimoto is a ratio of bit counts: 2/5, 3/5 and 4/5 must not fall below their edge by rounding
+    assert [similarity_bin(a / b) for a, b in ((2, 5), (3, 5), (4, 5), (12, 20), (8, 10))] == [1, 2, 3, 2, 3]
+
+
+def test_nearest_similarity_is_one_for_a_known_molecule_and_zero_without_known_ones():
+    fps = fingerprints(["CCO", "c1ccccc1", "not a smiles"])
+    assert len(fps) == 2  # the unparsable one is skipped
+    assert nearest_similarity(to_mol("OCC"), fps) == 1.0
+    assert 0.0 < nearest_similarity(to_mol("Cc1ccccc1"), fps) < 1.0
+    assert nearest_similarity(to_mol("CCO"), []) == 0.0
+
+
+def _score(sim: float, adherence: float, hit5: float = 1.0, odorant_like: bool = True) -> CandidateScore:
+    return CandidateScore(sim, adherence, hit5, odorant_like)
+
+
+def test_bin_rows_pool_candidates_and_average_within_each_bin():
+    scores = {
+        "A": [_score(0.1, 0.2, 0.0, False), _score(0.3, 0.4, 1.0, True), _score(0.85, 0.9)],
+        "B": [_score(0.5, 0.6), _score(1.0, 0.8, 0.0, False)],
+    }
+    rows = {(r["bin"], r["method"]): r for r in bin_rows(scores)}
+    assert len(rows) == len(SIMILARITY_BINS) * 2
+    low = rows[("< 0.4", "A")]
+    assert low["n"] == 2 and low["adherence"] == pytest.approx(0.3) and low["hit5"] == pytest.approx(0.5)
+    assert low["odorant_like"] == pytest.approx(0.5)
+    assert rows[(">= 0.8", "A")]["n"] == 1 and rows[(">= 0.8", "A")]["adherence"] == pytest.approx(0.9)
+    assert rows[("0.4-0.6", "B")]["n"] == 1 and rows[(">= 0.8", "B")]["odorant_like"] == 0.0
+    empty = rows[("0.6-0.8", "A")]
+    assert empty["n"] == 0 and empty["adherence"] is None and empty["hit5"] is None
+    assert low["sound"] is None  # soundness not checked
+
+
+def test_bin_rows_average_soundness_over_the_checked_candidates_only():
+    recs = [CandidateScore(0.5, 0.5, 1.0, True, True), CandidateScore(0.5, 0.5, 1.0, True, False),
+            CandidateScore(0.55, 0.5, 1.0, True, True), CandidateScore(0.45, 0.5, 1.0, True, None)]
+    row = next(r for r in bin_rows({"A": recs}) if r["bin"] == "0.4-0.6")
+    assert row["n"] == 4 and row["sound"] == pytest.approx(2 / 3)
+
+
+def test_bin_rows_keep_bin_order_then_method_order():
+    rows = bin_rows({"Z": [_score(0.9, 0.5)], "A": [_score(0.1, 0.5)]})
+    assert [(r["bin"], r["method"]) for r in rows[:3]] == [("< 0.4", "Z"), ("< 0.4", "A"), ("0.4-0.6", "Z")]
+
+
+def _row(method: str, n: int, adherence: float | None) -> dict:
+    return {"bin": "< 0.4", "method": method, "n": n, "adherence": adherence}
+
+
+def test_winner_needs_at_least_50_candidates_on_each_side():
+    assert MIN_BIN_N == 50
+    assert adherence_winner(_row("OdorDiff", 49, 0.9), _row(REFERENCE, 200, 0.5)) is None
+    assert adherence_winner(_row("OdorDiff", 200, 0.9), _row(REFERENCE, 49, 0.5)) is None
+    assert adherence_winner(_row("OdorDiff", 50, 0.9), _row(REFERENCE, 50, 0.5)) == "OdorDiff"
+    assert adherence_winner(_row("OdorDiff", 50, 0.4), _row(REFERENCE, 50, 0.5)) == REFERENCE
+    assert adherence_winner(_row("OdorDiff", 50, 0.5), _row(REFERENCE, 50, 0.5)) == "tie"
+
+
+def test_goal_ignores_bins_with_too_few_candidates_and_fails_on_a_lost_compared_bin():
+    scores = {
+        "OdorDiff": [_score(0.2, 0.9)] * 60 + [_score(0.9, 0.1)] * 10,  # wins < 0.4; loses >= 0.8 but with 10
+        REFERENCE: [_score(0.2, 0.5)] * 60 + [_score(0.9, 0.95)] * 300,
+    }
+    rows = bin_rows(scores)
+    overall = [{"method": "OdorDiff", "adherence": 0.8}, {"method": REFERENCE, "adherence": 0.8}]
+    goal = compare_with_reference(rows, overall, "OdorDiff")
+    assert goal["bins"] == {"< 0.4": "OdorDiff", "0.4-0.6": None, "0.6-0.8": None, ">= 0.8": None}
+    assert goal["overall"] is True and goal["met"] is True  # a tie overall meets ">="
+    scores["OdorDiff"] += [_score(0.9, 0.1)] * 40  # now 50 in >= 0.8, lower adherence than the reference
+    goal = compare_with_reference(bin_rows(scores), overall, "OdorDiff")
+    assert goal["bins"][">= 0.8"] == REFERENCE and goal["met"] is False
+    lower_overall = [{"method": "OdorDiff", "adherence": 0.7}, {"method": REFERENCE, "adherence": 0.8}]
+    assert compare_with_reference(rows, lower_overall, "OdorDiff")["met"] is False
