@@ -3,16 +3,24 @@
 `st.cache_resource` objects are shared across sessions and threads, so everything here is read-only
 after loading (the core's loaders return models in eval mode that are never mutated). A loader that
 raises (missing weights, missing data) is not cached: the page shows the error, and the next run retries.
+
+`warm_up()` fills these caches at server start (`python -m app_ui.serve`, what `make run` starts), so the
+first visitor's Generate does not wait for the models to load; under a plain `streamlit run app.py` they
+load on first use, as before.
 """
 from __future__ import annotations
 
 import json
+import logging
+import threading
 
 import streamlit as st
 
 from app_ui import state
 from odordiff_core.cache import ResultCache
-from odordiff_core.config import Settings
+from odordiff_core.config import GENERATION, Settings
+
+log = logging.getLogger(__name__)
 
 
 @st.cache_resource(show_spinner=False)
@@ -56,6 +64,34 @@ def get_result_cache() -> ResultCache:
     return ResultCache(s.redis_url, s.cache_ttl_s, secret=s.cache_secret)
 
 
+@st.cache_resource(show_spinner=False)
+def generation_lock() -> threading.Lock:
+    """Returns the process's generation lock: one generation runs at a time, the others wait their turn.
+
+    One generation already keeps every core busy (torch's intra-op threads); two at once oversubscribe the
+    cores, and OpenMP threads waiting on each other make both much slower than running them one after the other.
+    """
+    return threading.Lock()
+
+
+def warm_up() -> None:
+    """Loads the generation pipeline into this process's cache and runs one generation at the app's default n.
+
+    Meant for a background thread started with the server (`app_ui.serve`): afterwards the first request
+    finds the models loaded and the kernels for its batch shape prepared. Never raises: a failure is logged
+    and left for the first page that needs the models to show (a failed loader is not cached).
+    """
+    from odordiff_core.pipeline import GenerateRequest
+
+    try:
+        pipeline = get_pipeline()
+        get_result_cache()
+        with generation_lock():
+            pipeline.generate(GenerateRequest("warm-up: fresh citrus", n=GENERATION.n, seed=GENERATION.seed))
+    except Exception:  # anything: the server must start whatever happens here; the page shows the error
+        log.exception("warm-up failed; the models will load on first use")
+
+
 def request_key(request) -> str:
     """Returns the canonical JSON of a GenerateRequest: the session-cache key (same request, same result)."""
     return json.dumps(request.to_json(), sort_keys=True, separators=(",", ":"))
@@ -78,7 +114,7 @@ def generate(request):
     pipeline = get_pipeline()
     cache = get_result_cache()
     if cache.status in ("off", "misconfigured"):
-        result = pipeline.generate(request)
+        result = _generate_locked(pipeline, request)
     else:  # JSON round trip, so a result from Redis and a fresh one are the same objects
         version, asked = pipeline.model_version, request.to_json()
 
@@ -88,7 +124,13 @@ def generate(request):
                 raise ValueError("the cached result is for another request or model version")
             return res
 
-        result = cached_call(cache, "generate", version, asked, lambda: pipeline.generate(request).to_json(),
+        result = cached_call(cache, "generate", version, asked, lambda: _generate_locked(pipeline, request).to_json(),
                              decode=decode)
     session[key] = result
     return result
+
+
+def _generate_locked(pipeline, request):
+    """Returns pipeline.generate(request), run while holding the process's generation lock."""
+    with generation_lock():
+        return pipeline.generate(request)

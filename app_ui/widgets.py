@@ -7,6 +7,7 @@ the machine. Without WebGL, or if the script cannot load, the viewer shows the 2
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 
 import plotly.graph_objects as go
@@ -44,18 +45,33 @@ def structure_molblock(smiles: str) -> str | None:
     return None if mol is None else conformer_molblock(mol, seed=0)
 
 
-_MD_SPECIAL = "\\`*_{}[]()#+-.!|~<>$:"
+# Every ASCII punctuation mark Markdown, GFM, KaTeX ($), HTML/entities (<, &) or Streamlit's directives
+# (:red[…], :material/…:, :smile:) give a meaning to; CommonMark shows a backslash-escaped one as itself.
+_MD_SPECIAL = frozenset("\\`*_{}[]()#+-.!|~<>$:@&=^\"'/%?;")
+_WORD_JOINER = "\u2060"  # invisible, zero width, no line break: splits a pattern without changing what is read
+# Parts of the text that remark-gfm (bare URLs, e-mail addresses) and remark-emoji / Streamlit's icon plugin
+# match on the *unescaped* text nodes after parsing, so a backslash alone does not stop them.
+_AUTOLINK_HEAD = re.compile(r"(?i)(?<=[a-z0-9])(?=:)|(?<=www)(?=\.)|(?=@)")
 
 
 def md_text(text: str) -> str:
-    """Returns `text` with markdown (and Streamlit's :directive:) characters escaped, to show it verbatim."""
+    """Returns `text` to show verbatim inside Streamlit Markdown (st.markdown, st.error, headers, captions…).
+
+    Rules: every Markdown-active ASCII punctuation mark gets a backslash (links, images, emphasis, code, HTML,
+    `$` maths, `:colour[…]` directives, lists, tables, headings); a word joiner (U+2060, invisible) goes before
+    every `:` that follows a letter or digit, after `www` before `.`, and before `@`, so a URL, an e-mail address,
+    an `:emoji:` or a `:material/…:` icon is neither autolinked nor replaced; line breaks become spaces (no
+    block syntax can start). The reader sees the characters typed, with no backslash.
+    """
+    text = " ".join(text.splitlines())
+    text = _AUTOLINK_HEAD.sub(_WORD_JOINER, text)
     return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in text)
 
 
 def structure_2d(smiles: str, width: int = 260, height: int = 200) -> None:
     svg = structure_svg(smiles, width, height)
     if svg is None:
-        st.warning(f"Cannot draw {smiles!r}: RDKit cannot parse it.")
+        st.warning(f"Cannot draw {md_text(repr(smiles))}: RDKit cannot parse it.")
     else:
         st.image(svg, width=width)
 

@@ -27,7 +27,7 @@ _EXPORTS = {  # public name -> the module that owns it
     "GenerationResult": "pipeline",
     "load_reporter": "report", "Reporter": "report", "MoleculeReport": "report",
     "SafetyReport": "safety", "Flag": "safety",
-    "Properties": "properties",
+    "Properties": "properties", "Confidence": "scores",
     "NearestKnown": "known", "KnownMaterial": "known",
     "Interpretation": "text",
     "ShortlistItem": "export", "to_csv": "export", "to_sdf": "export",
@@ -58,5 +58,6 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
     from .properties import Properties
     from .report import MoleculeReport, Reporter, load_reporter
     from .safety import Flag, SafetyReport
+    from .scores import Confidence
     from .text import Interpretation
     from .types import FlagLevel, Note, OdorProfile, Verdict

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,6 +61,7 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> "Settings":
+        """Returns the settings from ODORDIFF_* variables; raises InvalidInput naming a variable that cannot be read."""
         env = os.environ
         return cls(
             data_dir=Path(env["ODORDIFF_DATA_DIR"]) if env.get("ODORDIFF_DATA_DIR") else default_data_dir(),
@@ -67,6 +69,23 @@ class Settings:
             generator_dir=Path(env["ODORDIFF_GENERATOR_DIR"]) if env.get("ODORDIFF_GENERATOR_DIR") else None,
             data_mirror=env.get("ODORDIFF_DATA_MIRROR") or None,
             redis_url=env.get("ODORDIFF_REDIS_URL") or None,
-            cache_ttl_s=int(env.get("ODORDIFF_CACHE_TTL_S", 7 * 24 * 3600)),
+            cache_ttl_s=_positive_int(env, "ODORDIFF_CACHE_TTL_S", 7 * 24 * 3600),
             cache_secret=env.get("ODORDIFF_CACHE_SECRET") or None,
         )
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    """Returns env[name] as an integer >= 1 (default when unset or empty); raises InvalidInput naming the variable."""
+    from .errors import InvalidInput
+
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise InvalidInput(f"{name}={raw!r} is not a whole number of seconds >= 1; set it to e.g. {default} "
+                           f"(the default) or unset it.")
+    return value

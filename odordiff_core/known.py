@@ -117,6 +117,10 @@ class KnownIndex:
     def __len__(self) -> int:
         return len(self._known)
 
+    def materials(self) -> tuple[KnownMaterial, ...]:
+        """Returns every known molecule (described or not), in index order."""
+        return tuple(self._known.values())
+
     def is_known(self, mol: Mol) -> bool:
         """Returns True when the molecule's connectivity key is in any data file (the novelty test)."""
         key = connectivity_key(mol)

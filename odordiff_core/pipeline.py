@@ -16,11 +16,14 @@
 """
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
 import torch
+from rdkit import Chem
 
 from .chem import Mol, canonical_smiles, parse_smiles, to_mol
 from .config import GENERATION, Settings
@@ -37,6 +40,28 @@ from .soundness import SoundnessScreen, default_screen
 from .text import Interpretation, Interpreter, load_interpreter
 from .tokens import MASK_ID, decode_smiles, scaffold_template, to_selfies
 from .types import Note, OdorProfile, Verdict
+
+SEED_MAX = 2**63 - 1  # a seed is a signed 64-bit integer (torch.Generator.manual_seed; seed + 7919 still fits)
+
+
+def _whole(value: Any, name: str, allowed: str) -> int:
+    """Returns value as an int; raises InvalidInput naming the field for a bool, float or non-number."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InvalidInput(f"{name} must be {allowed}, got {value!r}.")
+    return int(value)
+
+
+def _real(value: Any, name: str, *, finite: bool = True) -> float:
+    """Returns value as a float; raises InvalidInput naming the field for a bool, a non-number or (finite) NaN/inf.
+
+    finite=False leaves NaN/inf to the caller's range check, whose message names the range.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InvalidInput(f"{name} must be a number, got {value!r}.")
+    x = float(value)
+    if finite and not math.isfinite(x):
+        raise InvalidInput(f"{name} must be a finite number, got {x}.")
+    return x
 
 
 @dataclass(frozen=True)
@@ -56,6 +81,70 @@ class GenerateRequest:
     # generator's training molecules, `retrieval.py`), re-masking this share of their tokens; 1 = de novo.
     # keep_scaffold_of and edit_of take precedence: with either set, exploration is ignored.
     exploration: float = GENERATION.exploration
+
+    def __post_init__(self) -> None:
+        """Refuses a request the pipeline cannot honour, naming the field and its allowed values (InvalidInput).
+
+        Types are strict (a bool field takes only True/False; numbers must be finite; n and seed are integers),
+        so a bad value fails here instead of as a traceback or a silent empty result. Normalises: prompt=None
+        with weights becomes "" (the documented "weights, no prompt" request); numbers become int/float;
+        mw_range becomes a (low, high) float tuple; note becomes its plain string value.
+        """
+        put = object.__setattr__  # frozen: normalised values are written once, here
+        if self.prompt is None and self.weights is not None:
+            put(self, "prompt", "")
+        if not isinstance(self.prompt, str):
+            raise InvalidInput(f"prompt must be a string (None only when weights are given), got "
+                               f"{type(self.prompt).__name__}.")
+        put(self, "n", _whole(self.n, "n", f"an integer between 1 and {GENERATION.max_n}"))
+        if not 1 <= self.n <= GENERATION.max_n:
+            raise InvalidInput(f"n must be between 1 and {GENERATION.max_n}, got {self.n}.")
+        put(self, "seed", _whole(self.seed, "seed", f"an integer between 0 and {SEED_MAX}"))
+        if not 0 <= self.seed <= SEED_MAX:
+            raise InvalidInput(f"seed must be between 0 and {SEED_MAX} (2**63 - 1), got {self.seed}.")
+        put(self, "guidance", _real(self.guidance, "guidance", finite=False))
+        if not GENERATION.guidance_min <= self.guidance <= GENERATION.guidance_max:
+            raise InvalidInput(f"guidance must be between {GENERATION.guidance_min:g} and {GENERATION.guidance_max:g}, "
+                               f"got {self.guidance}.")
+        put(self, "exploration", _real(self.exploration, "exploration", finite=False))
+        if not 0.0 <= self.exploration <= 1.0:  # also refuses NaN
+            raise InvalidInput(f"exploration must be between 0 (close analogues of known odorants) and 1 (de novo), "
+                               f"got {self.exploration}.")
+        put(self, "edit_strength", _real(self.edit_strength, "edit_strength", finite=False))
+        if not 0.0 < self.edit_strength <= 1.0:
+            raise InvalidInput(f"edit_strength must be in (0, 1], got {self.edit_strength}.")
+        if self.note is not None:
+            if not isinstance(self.note, str) or self.note not in tuple(Note):
+                raise InvalidInput(f"note must be top, heart or base, got {self.note!r}.")
+            put(self, "note", str(Note(self.note).value))
+        if not isinstance(self.hide_caution, bool):
+            raise InvalidInput(f"hide_caution must be True or False, got {self.hide_caution!r}.")
+        for name in ("keep_scaffold_of", "edit_of"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise InvalidInput(f"{name} must be a SMILES string or None, got {type(value).__name__}.")
+        if self.weights is not None:
+            if not isinstance(self.weights, dict):
+                raise InvalidInput(f"weights must be a dict {{label: weight >= 0}}, got {type(self.weights).__name__}.")
+            clean: dict[str, float] = {}
+            for label, w in self.weights.items():
+                if not isinstance(label, str):
+                    raise InvalidInput(f"weights keys must be odor label strings, got {label!r}.")
+                w = _real(w, f"weights[{label!r}]")
+                if w < 0:
+                    raise InvalidInput(f"weights[{label!r}] must be a finite number >= 0, got {w}.")
+                clean[label] = w
+            put(self, "weights", clean)
+        if self.mw_range is not None:
+            pair = self.mw_range
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise InvalidInput(f"mw_range must be two numbers (low, high) in g/mol with 0 <= low < high, "
+                                   f"got {pair!r}.")
+            low, high = (_real(x, "mw_range") for x in pair)
+            if not 0 <= low < high:
+                raise InvalidInput(f"mw_range must be two numbers (low, high) in g/mol with 0 <= low < high, "
+                                   f"got ({low:g}, {high:g}).")
+            put(self, "mw_range", (low, high))
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -363,7 +452,8 @@ class Pipeline:
         """Returns the molecules of `raw` that are valid, unique, novel, sound, not blocked and inside the filters.
 
         Checked in that order, each count of the survivors of the one before: novelty, then chemical soundness
-        (`soundness.py`), then safety, then the request's filters. Properties are computed only when a note / MW
+        (one molecule — a sample that decodes to several disconnected fragments is not a candidate — and
+        `soundness.py`'s group rules), then safety, then the request's filters. Properties are computed only when a note / MW
         filter needs them (rank() computes the rest).
         """
         req = plan.request
@@ -375,7 +465,7 @@ class Pipeline:
         kept: list[Kept] = []
         n_unsound, n_blocked, n_filtered = 0, 0, 0
         for s, mol in novel:
-            if not self.soundness.check(mol).sound:
+            if len(Chem.GetMolFrags(mol)) != 1 or not self.soundness.check(mol).sound:  # one molecule, sound
                 n_unsound += 1
                 continue
             rep = self.reporter.screen.screen(mol)

@@ -5,7 +5,7 @@ is compared with the odor matches, for the same target weights and exclusions, o
 each scored by the same predictor. Their predicted probabilities (4,983 x 138) are computed once, when the predictor
 is trained (or by `odordiff train predictor --known-scores-only` for the shipped weights), and ship next to the
 weights as `known_scores.safetensors` (float16, 1.4 MB) keyed to the predictor version. A request then costs one
-matrix-vector product, a sort of 4,983 numbers and a searchsorted (about 1 ms).
+matrix-vector product, a sort of 4,983 numbers and a searchsorted (a few ms; MODEL_CARD.md).
 
 Confidence: high / medium / low, from the predictor's ensemble spread on the molecule's most probable descriptors
 and from its similarity to the nearest molecule the predictor was trained on (continuous Tanimoto on atom-pair

@@ -13,7 +13,7 @@ RDKit's canonical tautomer is computed only for molecules a tautomer rule matche
 ones), not for every molecule: canonicalising everything costs about 2 ms per generated molecule and 8 ms per
 known odorant on average, with a tail past 1 s, and its canonical form is wrong for stable conjugated enols
 (cyclotene becomes the 1,2-dione, furaneol a furandiol), so the group rules read the SMILES as written and the
-enol rule leaves carbonyl-conjugated enols alone. With that gate the screen costs about 0.25 ms per known
+enol rule leaves carbonyl-conjugated enols alone. With that gate the screen costs about 0.2 ms per known
 odorant and about 1 ms per generated molecule (more of them reach the enumerator): under 0.1 s for 64.
 
 Measured by `odordiff evaluate soundness` (docs/model_card_safety_properties.md, "Chemical soundness screen").

@@ -41,12 +41,12 @@ if report is None:
         with st.spinner("Predicting the odor, screening, computing properties…"):
             report = resources.get_reporter().report_smiles(text)
     except OdorDiffError as e:  # a model or data file is missing: nothing can be computed
-        st.error(f"Cannot analyze this molecule: {e}")
+        st.error(f"Cannot analyze this molecule: {widgets.md_text(str(e))}")
         st.stop()
     reports[text] = report
 
 if report.error:
-    st.error(report.error)
+    st.error(widgets.md_text(report.error))
     st.stop()
 
 in_list = report.smiles in state.shortlist()

@@ -75,12 +75,12 @@ try:
         interpretation = pipeline.interpret(prompt)
         ss[state.INTERPRETATIONS][prompt] = interpretation
 except OdorDiffError as e:
-    st.error(f"Cannot generate: {e}")
+    st.error(f"Cannot generate: {widgets.md_text(str(e))}")
     st.stop()
 
 st.subheader("What the brief asks for")
 if interpretation.message:
-    st.warning(interpretation.message)
+    st.warning(widgets.md_text(interpretation.message))
 wcol, icol = st.columns([3, 2])
 with icol:
     if interpretation.excluded:
@@ -88,7 +88,7 @@ with icol:
     if interpretation.unmapped:
         st.markdown("**Not understood (ignored):** " + widgets.md_text(", ".join(interpretation.unmapped)))
     for word, labels in interpretation.approximations.items():
-        st.caption(f"“{widgets.md_text(word)}” has no descriptor of its own: read as {', '.join(labels)}")
+        st.caption(f"“{widgets.md_text(word)}” has no descriptor of its own: read as {widgets.md_text(', '.join(labels))}")
     if interpretation.note:
         st.caption(f"The brief suggests a **{interpretation.note}** note.")
     if interpretation.truncated_chars:
@@ -143,7 +143,7 @@ if clicked or ss.pop("gen_pending", False):
             result = resources.generate(request)
             status.update(label=f"{len(result.candidates)} candidates", state="complete")
     except OdorDiffError as e:
-        st.error(f"Cannot generate: {e}")
+        st.error(f"Cannot generate: {widgets.md_text(str(e))}")
         st.stop()
     ss[state.GEN_RESULT] = result
     if resources.get_result_cache().status == "unavailable":
@@ -159,7 +159,7 @@ st.caption(f"{result.n_sampled} sampled · {result.n_valid} valid · {result.n_u
            f"{result.n_blocked} blocked by the safety screen · seed {req.seed} · exploration {req.exploration:g} · "
            f"{result.model_version}")
 if result.message:
-    st.warning(result.message)
+    st.warning(widgets.md_text(result.message))
 if not result.candidates:
     st.stop()
 
@@ -168,15 +168,15 @@ for i, cand in enumerate(result.candidates):
     with cols[i % GRID_COLS], st.container(border=True):
         widgets.structure_2d(cand.smiles, 240, 180)
         st.markdown(f"**#{cand.rank}** `{cand.smiles}`")
-        match = "not computed" if cand.odor_match is None else f"{cand.odor_match:.2f}"
+        widgets.fit_and_confidence(cand.fit_percentile, cand.confidence)
         note = cand.properties.note if cand.properties and cand.properties.note else "not computed"
-        st.markdown(f"odor match **{match}** · note **{note}**  \n" + ", ".join(cand.top_descriptors))
+        st.markdown(f"note **{note}**  \n" + ", ".join(cand.top_descriptors))
         widgets.safety_badge(cand.safety)
         if cand.novel:
             st.caption("novel: not in the data sets")
         else:
             known = cand.nearest.name or cand.nearest.smiles if cand.nearest else "a known material"
-            st.caption(f"known as {known}")
+            st.caption(f"known as {widgets.md_text(known)}")
         widgets.nearest_caption(cand.nearest)
         in_list = cand.smiles in state.shortlist()
         if ss.get(f"sl_{cand.smiles}") != in_list:

@@ -38,9 +38,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _tolerant_output() -> None:
+    """Makes stdout/stderr replace what their encoding cannot write (PYTHONIOENCODING=ascii, LC_ALL=C, a lone
+    surrogate) with a backslash escape instead of raising UnicodeEncodeError halfway through the output."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)  # absent on a replaced stream (pytest capture, StringIO)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # a detached or closed stream: leave it as it is
+                pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Runs one `odordiff` command; returns its exit code: 0 ok, 2 a user-fixable error (printed as `error: ...`)."""
+    _tolerant_output()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse printed usage and `error: ...` (or --help)
+        return exc.code if isinstance(exc.code, int) else 2
     if not getattr(args, "func", None):
         parser.print_help()
         return 0 if args.command is None else 2

@@ -64,23 +64,32 @@ def register_evaluate(sub: argparse._SubParsersAction) -> None:
 
 
 def _read_prompts(args) -> list[tuple[str, str]]:
+    """Returns (id, text) of every prompt: the PROMPT argument or the --prompts-file rows.
+
+    The whole file is checked before any model loads (missing or non-UTF-8 file, a row that is not
+    {"id", "text": string}, a lone surrogate, more than MAX_INPUT_LINES rows), so a batch never dies halfway.
+    """
     from ..errors import InvalidInput
+    from .common import check_text, read_lines
 
     if args.prompts_file:
         out = []
-        for i, line in enumerate(Path(args.prompts_file).read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
+        for i, line in read_lines(args.prompts_file, 'one JSON object {"id": ..., "text": ...} per line'):
             try:
                 row = json.loads(line)
-                out.append((str(row["id"]), str(row["text"])))
-            except (json.JSONDecodeError, KeyError, TypeError):
-                raise InvalidInput(f"{args.prompts_file} line {i} is not a JSON object with `id` and `text`: "
-                                   f"{line[:80]!r}") from None
+                if not isinstance(row, dict) or not isinstance(row["text"], str):
+                    raise TypeError
+                out.append((str(row["id"]), row["text"]))
+            except (json.JSONDecodeError, KeyError, TypeError, RecursionError):
+                raise InvalidInput(f"{args.prompts_file} line {i} is not a JSON object with `id` and a string "
+                                   f"`text`: {line[:80]!r}") from None
+            check_text(out[-1][0] + out[-1][1], f"{args.prompts_file} line {i}")
+        if not out:
+            raise InvalidInput(f"{args.prompts_file} holds no prompt; write one JSON object with `id` and `text` per line.")
         return out
     if not args.prompt:
         raise InvalidInput('Give a prompt, e.g. odordiff generate "a clean citrus top note", or --prompts-file FILE.')
-    return [("1", args.prompt)]
+    return [("1", check_text(args.prompt, "the prompt"))]
 
 
 def _rows(prompt_id: str, res) -> list[dict]:
@@ -94,51 +103,81 @@ def _rows(prompt_id: str, res) -> list[dict]:
              "safety": c.safety.verdict, "model_version": c.model_version, "seed": c.seed} for c in res.candidates]
 
 
-def _generate(args) -> int:
-    from ..config import Settings
-    from ..pipeline import GenerateRequest, load_pipeline
+def _table(pid: str, res) -> str:
     from ..scores import percent_text
 
-    prompts = _read_prompts(args)
-    pipe = load_pipeline(Settings.from_env())
-    results = [(pid, pipe.generate(GenerateRequest(prompt=text, n=args.n, seed=args.seed, guidance=args.guidance,
-                                                   exploration=args.exploration)))
-               for pid, text in prompts]
     buf = io.StringIO()
-    if args.format == "json":
-        json.dump([{"prompt_id": pid, **res.to_json()} for pid, res in results], buf, indent=1)
-        buf.write("\n")
-    elif args.format == "csv":
-        w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
-        w.writeheader()
-        for pid, res in results:
-            w.writerows(_rows(pid, res))
-    else:
-        for pid, res in results:
-            it = res.interpretation
-            buf.write(f"prompt {pid}: {res.request.prompt}\n")
-            if it is not None:
-                buf.write("targets: " + ", ".join(f"{k} {v:.2f}" for k, v in list(it.weights.items())[:8]) +
-                          (f"; excluded: {', '.join(it.excluded)}" if it.excluded else "") + "\n")
-            buf.write(f"{'#':>3}  {'fits better than':>16}  {'conf':<6}  {'smiles':<40} {'top descriptors':<44} {'nearest known (Tanimoto)':<30} safety\n")
-            for r in _rows(pid, res):
-                near = (f"{(r['nearest_known_name'] or r['nearest_known_smiles'])[:22]} ({r['nearest_similarity']:.2f})"
-                        if r["nearest_known_smiles"] else "not computed")
-                fit = f"{percent_text(r['fit_percentile'])} of known" if r["fit_percentile"] != "" else "not computed"
-                buf.write(f"{r['rank']:>3}  {fit:>16}  {r['confidence'] or 'n/a':<6}  {r['smiles'][:40]:<40} "
-                          f"{r['top_descriptors'].replace(';', ', ')[:44]:<44} {near:<30} {r['safety']}\n")
-            buf.write(f"sampled {res.n_sampled}, valid {res.n_valid}, unique {res.n_unique}, novel {res.n_novel}, "
-                      f"blocked {res.n_blocked}; exploration {res.request.exploration:g}; model {res.model_version}\n")
-            if res.message:
-                buf.write(f"note: {res.message}\n")
-            buf.write("\n")
+    it = res.interpretation
+    buf.write(f"prompt {pid}: {res.request.prompt}\n")
+    if it is not None:
+        buf.write("targets: " + ", ".join(f"{k} {v:.2f}" for k, v in list(it.weights.items())[:8]) +
+                  (f"; excluded: {', '.join(it.excluded)}" if it.excluded else "") + "\n")
+    buf.write(f"{'#':>3}  {'fits better than':>16}  {'conf':<6}  {'smiles':<40} {'top descriptors':<44} {'nearest known (Tanimoto)':<30} safety\n")
+    for r in _rows(pid, res):
+        near = (f"{(r['nearest_known_name'] or r['nearest_known_smiles'])[:22]} ({r['nearest_similarity']:.2f})"
+                if r["nearest_known_smiles"] else "not computed")
+        fit = f"{percent_text(r['fit_percentile'])} of known" if r["fit_percentile"] != "" else "not computed"
+        buf.write(f"{r['rank']:>3}  {fit:>16}  {r['confidence'] or 'n/a':<6}  {r['smiles'][:40]:<40} "
+                  f"{r['top_descriptors'].replace(';', ', ')[:44]:<44} {near:<30} {r['safety']}\n")
+    buf.write(f"sampled {res.n_sampled}, valid {res.n_valid}, unique {res.n_unique}, novel {res.n_novel}, "
+              f"blocked {res.n_blocked}; exploration {res.request.exploration:g}; model {res.model_version}\n")
+    if res.message:
+        buf.write(f"note: {res.message}\n")
+    return buf.getvalue() + "\n"
+
+
+def _generate(args) -> int:
+    from ..config import Settings
+    from ..errors import InvalidInput
+    from ..pipeline import GenerateRequest, load_pipeline
+    from .common import check_writable, open_output, safe_cells
+
+    # everything a user can get wrong is checked before the model loads and the first molecule is sampled
+    settings = Settings.from_env()
+    prompts = _read_prompts(args)
     if args.out:
-        Path(args.out).write_text(buf.getvalue(), encoding="utf-8")
-        print(f"wrote {sum(len(r.candidates) for _, r in results)} candidates for {len(results)} prompt(s) to {args.out}",
-              file=sys.stderr)
-    else:
-        sys.stdout.write(buf.getvalue())
-    return 0
+        check_writable(args.out)
+    requests = []
+    for pid, text in prompts:
+        try:
+            requests.append((pid, GenerateRequest(prompt=text, n=args.n, seed=args.seed, guidance=args.guidance,
+                                                  exploration=args.exploration)))
+        except InvalidInput as exc:
+            raise InvalidInput(f"prompt {pid}: {exc}" if len(prompts) > 1 else str(exc)) from None
+    pipe = load_pipeline(settings)
+    out = open_output(args.out)
+    w = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    n_candidates = n_done = failed = 0
+    try:
+        if args.format == "json":
+            out.write("[")
+        elif args.format == "csv":
+            w.writeheader()
+        for pid, req in requests:  # streamed: each prompt's rows are written as soon as it is ranked
+            try:
+                res = pipe.generate(req)
+            except InvalidInput as exc:  # one bad prompt (e.g. no descriptor) does not stop the batch
+                failed += 1
+                print(f"error: prompt {pid}: {exc}", file=sys.stderr)
+                continue
+            if args.format == "json":
+                out.write(("\n" if n_done == 0 else ",\n") + json.dumps({"prompt_id": pid, **res.to_json()}, indent=1))
+            elif args.format == "csv":
+                for row in _rows(pid, res):
+                    w.writerow(dict(zip(CSV_COLUMNS, safe_cells(row[c] for c in CSV_COLUMNS))))
+            else:
+                out.write(_table(pid, res))
+            out.flush()
+            n_done += 1
+            n_candidates += len(res.candidates)
+        if args.format == "json":
+            out.write("\n]\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    if args.out:
+        print(f"wrote {n_candidates} candidates for {n_done} prompt(s) to {args.out}", file=sys.stderr)
+    return 2 if failed else 0
 
 
 def _train(args) -> int:
@@ -166,19 +205,15 @@ def _fmt(x) -> str:
 
 def _print_by_similarity(bs: dict) -> None:
     """Prints the per-bin table of `evaluate()["by_similarity"]` and, per OdorDiff method, the issue's goal."""
-    ref, min_n = bs["comparisons"][0]["reference"] if bs["comparisons"] else "", bs["min_n"]
-    winners = {(c["method"], b): w for c in bs["comparisons"] for b, w in c["bins"].items()}
+    min_n = bs["min_n"]
     width = max(len(r["method"]) for r in bs["rows"]) + 2
-    print(f"\nby nearest-known similarity ({bs['similarity']}, {bs['n_known']} molecules); "
-          f"{bs['pooling']}; last column: higher adherence vs {ref} where both have >= {min_n}")
-    print(f"{'bin':<9}{'method':<{width}}{'n':>6}{'adherence':>11}{'hit5':>7}{'odorant_like':>14}{'sound':>7}"
-          "  higher adherence")
+    print(f"\nby nearest-known similarity ({bs['similarity']}, {bs['n_known']} molecules); {bs['pooling']}")
+    print(f"{'bin':<9}{'method':<{width}}{'n':>6}{'adherence':>11}{'hit5':>7}{'odorant_like':>14}{'sound':>7}")
     for r in bs["rows"]:
-        w = winners.get((r["method"], r["bin"]), "")
-        w = f"n < {min_n}" if w is None else ("OdorDiff" if w == r["method"] else w)
         print(f"{r['bin']:<9}{r['method']:<{width}}{r['n']:>6}{_fmt(r['adherence']):>11}{_fmt(r['hit5']):>7}"
-              f"{_fmt(r['odorant_like']):>14}{_fmt(r['sound']):>7}  {w}")
+              f"{_fmt(r['odorant_like']):>14}{_fmt(r['sound']):>7}")
     for c in bs["comparisons"]:
+        ref = c["reference"]
         bins = ", ".join(f"{b}: {'n < ' + str(min_n) if w is None else 'OdorDiff' if w == c['method'] else w}"
                          for b, w in c["bins"].items())
         print(f"goal {'MET' if c['met'] else 'not met'}: {c['method']} adherence >= {ref} overall "

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
 import sys
 import time
@@ -48,43 +47,76 @@ def register_evaluate(sub: argparse._SubParsersAction) -> None:
 def read_smiles_inputs(args: argparse.Namespace) -> list[str]:
     """Returns the SMILES given on the command line followed by those in --file (one per line).
 
-    Raises InvalidInput when the file cannot be read or nothing was given.
+    Raises InvalidInput when the file cannot be read, is not UTF-8, holds more than MAX_INPUT_LINES lines, or
+    nothing was given.
     """
     from ..errors import InvalidInput
+    from .common import read_lines
 
     items = list(args.smiles)
     if args.file:
-        try:
-            with open(args.file, encoding="utf-8") as fh:
-                items += [line.rstrip("\n") for line in fh if line.strip()]
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidInput(f"Cannot read {args.file}: {exc}. Give a UTF-8 text file with one SMILES per line.") from None
+        items += [text for _, text in read_lines(args.file, "one SMILES per line")]
     if not items:
         raise InvalidInput("No SMILES given. Pass SMILES as arguments or --file FILE (one per line), "
                            "e.g. 'CC(C)=CCCC(C)(O)C=C'.")
     return items
 
 
+def report_batches(reporter, texts: list[str]):
+    """Yields the reports of `texts` in input order, BATCH molecules at a time (one predictor call per batch);
+    an unparsable input gives a report with `error` set."""
+    from ..chem import parse_smiles
+    from ..errors import InvalidSmiles
+    from ..report import MoleculeReport
+    from .common import BATCH
+
+    for start in range(0, len(texts), BATCH):
+        chunk = texts[start:start + BATCH]
+        out: list = [None] * len(chunk)
+        mols, idx = [], []
+        for i, text in enumerate(chunk):
+            try:
+                mols.append(parse_smiles(text))
+                idx.append(i)
+            except InvalidSmiles as exc:
+                out[i] = MoleculeReport(input=text, smiles=None, error=str(exc))
+        for i, rep in zip(idx, reporter.report_mols(mols, [chunk[i] for i in idx]) if mols else []):
+            out[i] = rep
+        yield out
+
+
 def _predict(args: argparse.Namespace) -> int:
     from ..config import Settings
+    from ..errors import InvalidInput
     from ..report import load_reporter
+    from .common import Progress, safe_cells
 
+    if args.top < 1:
+        raise InvalidInput(f"--top must be at least 1, got {args.top}.")
+    texts = read_smiles_inputs(args)
     reporter = load_reporter(Settings.from_env())
-    rows = [reporter.report_smiles(s) for s in read_smiles_inputs(args)]
+    progress = Progress(len(texts), "molecules")
+    w = csv.writer(sys.stdout, lineterminator="\n")
+    n_ok = done = 0
     if args.format == "json":
-        print(json.dumps([r.to_json() for r in rows], indent=1))
+        sys.stdout.write("[")
     elif args.format == "csv":
-        buf = io.StringIO()
-        w = csv.writer(buf)
         w.writerow(["input", "smiles", "top_descriptors", "verdict", "mw", "clogp", "note", "error"])
-        for r in rows:
-            w.writerow(r.summary_row(args.top))
-        sys.stdout.write(buf.getvalue())
-    else:
-        for r in rows:
-            print(r.to_text(args.top))
-            print()
-    return 2 if all(r.error for r in rows) else 0
+    for batch in report_batches(reporter, texts):
+        for r in batch:
+            n_ok += not r.error
+            if args.format == "json":
+                sys.stdout.write(("\n" if done == 0 else ",\n") + json.dumps(r.to_json(), indent=1))
+            elif args.format == "csv":
+                w.writerow(safe_cells(r.summary_row(args.top)))
+            else:
+                sys.stdout.write(r.to_text(args.top) + "\n\n")
+            done += 1
+        sys.stdout.flush()
+        progress.update(done)
+    if args.format == "json":
+        sys.stdout.write("\n]\n")
+    return 0 if n_ok else 2
 
 
 def _train(args: argparse.Namespace) -> int:

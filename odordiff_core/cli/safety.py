@@ -29,19 +29,30 @@ def register_evaluate(sub: argparse._SubParsersAction) -> None:
 def _screen(args: argparse.Namespace) -> int:
     from ..config import Settings
     from ..safety import load_screen, screen_smiles
+    from .common import BATCH, Progress
     from .predictor import read_smiles_inputs
 
     texts = read_smiles_inputs(args)
-    results = screen_smiles(texts, load_screen(Settings.from_env()))
+    screen = load_screen(Settings.from_env())
+    progress = Progress(len(texts), "molecules")
+    n_valid = done = 0
     if args.format == "json":
-        json.dump(results, sys.stdout, indent=2)
-        print()
-    else:
-        for r in results:
-            print(f"{r['verdict'].upper():<15} {r['smiles'] or r['input'][:60]}")
-            for f in r["flags"]:
-                print(f"    [{f['level']}] {f['rule']}: {f['reason']}\n        source: {f['source']}")
-    return 2 if all(r["verdict"] == "invalid" for r in results) else 0  # "invalid": screen_smiles' unparsable row
+        sys.stdout.write("[")
+    for start in range(0, len(texts), BATCH):  # streamed: each batch is printed as soon as it is screened
+        for r in screen_smiles(texts[start:start + BATCH], screen):
+            n_valid += r["verdict"] != "invalid"
+            if args.format == "json":
+                sys.stdout.write(("\n" if done == 0 else ",\n") + json.dumps(r, indent=2))
+            else:
+                print(f"{r['verdict'].upper():<15} {r['smiles'] or r['input'][:60]}")
+                for f in r["flags"]:
+                    print(f"    [{f['level']}] {f['rule']}: {f['reason']}\n        source: {f['source']}")
+            done += 1
+        sys.stdout.flush()
+        progress.update(done)
+    if args.format == "json":
+        print("\n]")
+    return 0 if n_valid else 2  # "invalid": screen_smiles' unparsable row
 
 
 def _train_properties(args: argparse.Namespace) -> int:

@@ -62,21 +62,19 @@ def _interpret(args: argparse.Namespace) -> int:
 
 def _read_prompts(path: str) -> list[tuple[object, str]]:
     from ..errors import InvalidInput
+    from .common import check_text, read_lines
 
     items = []
-    try:
-        lines = open(path, encoding="utf-8").read().splitlines()
-    except OSError as exc:
-        raise InvalidInput(f"Cannot read prompts file {path}: {exc.strerror}.") from exc
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    for n, line in read_lines(path, 'one JSON object {"id": ..., "text": ...} per line'):
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise InvalidInput(f"{path} line {n} is not JSON ({exc.msg}). Each line must be {{\"id\": ..., \"text\": ...}}.") from exc
+            raise InvalidInput(f"{path} line {n} is not JSON ({exc.msg}). Each line must be {{\"id\": ..., \"text\": ...}}.") from None
+        except RecursionError:
+            raise InvalidInput(f"{path} line {n} nests too deeply. Each line must be {{\"id\": ..., \"text\": ...}}.") from None
         if not isinstance(obj, dict) or "id" not in obj or not isinstance(obj.get("text"), str):
             raise InvalidInput(f"{path} line {n} needs an \"id\" and a string \"text\".")
+        check_text(obj["text"], f"{path} line {n}")
         items.append((obj["id"], obj["text"]))
     return items
 

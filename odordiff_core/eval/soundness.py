@@ -96,7 +96,7 @@ def evaluate_soundness(pipeline: Pipeline, settings: Settings, *, n_evocative: i
     t0 = time.time()
     screen: SoundnessScreen = pipeline.soundness
     known = pipeline.reporter.known
-    materials = list(known._known.values())  # KnownIndex has no public iterator; read-only use
+    materials = list(known.materials())
     mols = [to_mol(m.smiles) for m in materials]  # canonical SMILES RDKit wrote: every one parses
     t1 = time.perf_counter()
     reports = [screen.check(m) if m is not None else None for m in mols]

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -40,13 +41,14 @@ def is_loopback(url: str) -> bool:
     return (u.hostname or "") in LOOPBACK
 
 
-@pytest.fixture(scope="session")
-def app_server():
+@contextmanager
+def _serve(extra_env: dict[str, str] | None = None, log_name: str = "e2e_streamlit.log"):
     """Starts the app, waits for /_stcore/health, yields (base URL, seconds to healthy); stops it by PID."""
     port = _free_port()
     (REPO / "artifacts").mkdir(exist_ok=True)
-    log = open(REPO / "artifacts" / "e2e_streamlit.log", "w")  # the server's output, kept for debugging
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    log = open(REPO / "artifacts" / log_name, "w")  # the server's output, kept for debugging
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1",
+           **(extra_env or {})}
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
            "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
     t0 = time.perf_counter()
@@ -55,7 +57,7 @@ def app_server():
     try:
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited with {proc.returncode}; see artifacts/e2e_streamlit.log")
+                raise RuntimeError(f"streamlit exited with {proc.returncode}; see artifacts/{log_name}")
             try:
                 with urllib.request.urlopen(f"{base}/_stcore/health", timeout=1) as r:
                     if r.status == 200:
@@ -73,6 +75,24 @@ def app_server():
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def app_server():
+    """The app as `streamlit run app.py` starts it, with this process's environment: (base URL, s to healthy)."""
+    with _serve() as served:
+        yield served
+
+
+REDIS_SECRET = "s3cret-pass"
+
+
+@pytest.fixture(scope="module")
+def app_server_with_redis_password():
+    """A second app whose ODORDIFF_REDIS_URL carries a password (nothing listens on port 1): it must never show it."""
+    with _serve({"ODORDIFF_REDIS_URL": f"redis://:{REDIS_SECRET}@127.0.0.1:1/0"},
+                log_name="e2e_streamlit_redis_password.log") as served:
+        yield served
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,141 @@
+"""User text in a real browser: hostile strings typed into every input must show as themselves, load nothing.
+
+Markdown images, links, `:red[…]`, `$…$`, raw HTML and bare URLs are typed into the Generate brief, the
+Analyze SMILES box and a shortlist note; every action is clicked. No request may leave loopback, no `<img>`
+or `<a href>` may point off it, no KaTeX may render, and the text must read as typed. A second server with a
+password in ODORDIFF_REDIS_URL must not show that password on any page.
+"""
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from .conftest import REDIS_SECRET, is_loopback
+from .test_browser import RUN_TIMEOUT_MS, go_to, shoot, wait_idle
+
+pytestmark = pytest.mark.e2e
+
+WJ = "\u2060"  # the word joiner md_text puts inside URLs and before ':' so nothing autolinks
+HOSTILE = (
+    "![x](http://example.com/a.png)",
+    "[click](http://example.com)",
+    ":red[alert]",
+    "$x^2$",
+    "<img src=http://example.com/x.png>",
+    "http://example.com/brief",
+    ("\u202eevil\u202c \u200fשלום\u200f مرحبا 🧪👩‍🔬 ñandú Ωμέγα " * 30).strip(),
+)
+PAGES = ("Generate", "Compare", "Analyze a molecule", "Shortlist", "About")
+
+_LINKS_AND_IMAGES = """() => {
+  const out = [];
+  const docs = [document, ...Array.from(document.querySelectorAll('iframe'))
+      .map(f => { try { return f.contentDocument; } catch (e) { return null; } }).filter(Boolean)];
+  for (const d of docs) {
+    d.querySelectorAll('img[src], image, source[src], a[href], link[href]').forEach(el => {
+      out.push(el.src || el.href?.baseVal || el.href || el.getAttribute('xlink:href') || '');
+    });
+  }
+  return out;
+}"""
+
+
+def assert_nothing_leaves(page: Page) -> None:
+    """No request tried to leave loopback; no image, link or source in the DOM points off it; no KaTeX drawn."""
+    assert page.blocked == [], f"requests tried to leave the machine: {page.blocked}"
+    off = [u for u in page.evaluate(_LINKS_AND_IMAGES) if u and not is_loopback(u)]
+    assert off == [], f"elements point off loopback: {off}"
+    assert page.locator(".katex").count() == 0, "user text was rendered as maths"
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def visible(page: Page) -> str:
+    return page.locator("[data-testid='stMain']").inner_text().replace(WJ, "")
+
+
+def test_hostile_text_in_every_input_stays_text_and_on_loopback(app_server, guarded_page: Page, tmp_path):
+    base, _ = app_server
+    page = guarded_page
+    page.goto(base)
+    wait_idle(page)
+    box = page.get_by_label("Describe the scent")
+    for n, text in enumerate(HOSTILE):
+        box.fill(text)
+        box.press("Control+Enter")  # commits a text area
+        wait_idle(page)
+        page.get_by_role("button", name="Generate", exact=True).click()
+        wait_idle(page)
+        headings = page.get_by_role("heading").filter(has_text="Candidates for")
+        expect(headings).to_have_count(1, timeout=RUN_TIMEOUT_MS)  # the previous run's heading has gone
+        heading = headings.inner_text().replace(WJ, "")
+        assert heading.strip() == f"Candidates for “{text}”", heading
+        assert "\\" not in heading
+        assert_nothing_leaves(page)
+        if n == 0:
+            shoot(page, "hostile_generate")
+
+    go_to(page, "Analyze a molecule")
+    smiles = page.get_by_label("SMILES")
+    for text in HOSTILE:
+        smiles.fill(text)
+        smiles.press("Enter")
+        wait_idle(page)
+        errors = page.locator("[data-testid='stAlertContentError']")
+        expect(errors).to_have_count(1)  # the previous input's error has gone
+        error = errors.inner_text().replace(WJ, "")
+        if text.isascii():
+            assert repr(text) in error, error
+        assert "\\" not in error, error
+        assert_nothing_leaves(page)
+    shoot(page, "hostile_analyze")
+
+    for smi in ("CC(C)=CCCC(C)(O)C=C", "COc1cc(C=O)ccc1O"):  # two molecules, so Compare renders
+        smiles.fill(smi)
+        smiles.press("Enter")
+        wait_idle(page)
+        page.get_by_role("button", name="Add to shortlist").click()
+        wait_idle(page)
+
+    go_to(page, "Shortlist")
+    note = HOSTILE[0]
+    grid = page.locator("[data-testid='stDataFrame']").first
+    grid.wait_for(timeout=30_000)
+    bb = grid.bounding_box()
+    assert bb is not None
+    page.mouse.dblclick(bb["x"] + 60, bb["y"] + 35 + 17)  # "your note" of the first row (under the header)
+    page.wait_for_timeout(300)
+    page.keyboard.type(note)
+    page.keyboard.press("Enter")
+    wait_idle(page)
+    page.mouse.click(bb["x"] + bb["width"] + 5, bb["y"] - 40)  # leave the grid
+    wait_idle(page)
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Download CSV").click()
+    path = tmp_path / "shortlist.csv"
+    dl.value.save_as(path)
+    notes = [row["user_note"] for row in csv.DictReader(io.StringIO(path.read_text(encoding="utf-8")))]
+    assert any(note in n for n in notes), notes  # the note was typed in and kept as typed
+    assert_nothing_leaves(page)
+    shoot(page, "hostile_shortlist")
+
+    for title in PAGES:
+        go_to(page, title)
+        assert_nothing_leaves(page)
+
+
+def test_redis_password_is_shown_on_no_page(app_server_with_redis_password, guarded_page: Page):
+    base, _ = app_server_with_redis_password
+    page = guarded_page
+    page.goto(base)
+    wait_idle(page)
+    for title in PAGES:
+        go_to(page, title)
+        page.wait_for_timeout(500)
+        assert REDIS_SECRET not in page.content(), f"the Redis password is in the HTML of {title}"
+        assert REDIS_SECRET not in page.locator("body").inner_text(), f"the Redis password is shown on {title}"
+    assert "***" in visible(page), "About should name the Redis URL, redacted"
+    shoot(page, "about_redis_password")
+    assert page.blocked == [], f"requests tried to leave the machine: {page.blocked}"
