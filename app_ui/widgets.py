@@ -47,7 +47,7 @@ def structure_molblock(smiles: str) -> str | None:
 
 # Every ASCII punctuation mark Markdown, GFM, KaTeX ($), HTML/entities (<, &) or Streamlit's directives
 # (:red[…], :material/…:, :smile:) give a meaning to; CommonMark shows a backslash-escaped one as itself.
-_MD_SPECIAL = frozenset("\\`*_{}[]()#+-.!|~<>$:@&=^\"'/%?;")
+_MD_SPECIAL = frozenset("\\`*_{}[]()#+-.!|~<>$:@&=^/")
 _WORD_JOINER = "\u2060"  # invisible, zero width, no line break: splits a pattern without changing what is read
 # Parts of the text that remark-gfm (bare URLs, e-mail addresses) and remark-emoji / Streamlit's icon plugin
 # match on the *unescaped* text nodes after parsing, so a backslash alone does not stop them.

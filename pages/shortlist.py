@@ -66,6 +66,6 @@ cols = st.columns(4)
 for i, it in enumerate(kept):
     with cols[i % 4]:
         widgets.structure_2d(it.smiles, 220, 170)
-        st.caption(f"{i + 1}. `{it.smiles}`")
+        st.caption(f"{i + 1}\\. `{it.smiles}`")  # "1\\." so Markdown does not start a list
         widgets.safety_badge(it.safety)
         st.button("Remove", key=f"rm_{it.smiles}", on_click=_remove, args=(it.smiles,))

@@ -10,6 +10,7 @@ import pytest
 from rdkit import Chem
 from streamlit.testing.v1 import AppTest
 
+from app_ui.widgets import md_text
 from odordiff_core.export import to_csv
 
 REPO = Path(__file__).resolve().parents[2]
@@ -81,7 +82,7 @@ def test_analyze_page_shows_invalid_smiles_as_a_message(app: AppTest):
     app.run()
     app.text_input(key="analyze_smiles").input("C1CC(").run()
     assert not app.exception
-    assert app.error and "C1CC(" in app.error[0].value
+    assert app.error and md_text("C1CC(") in app.error[0].value  # shown as plain text, not Markdown
 
 
 def test_compare_needs_two_shortlisted_molecules(app: AppTest):
