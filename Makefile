@@ -38,8 +38,8 @@ data: install  ## verify the data files (downloading missing ones) and the shipp
 	$(BIN)/odordiff data check --download
 	$(BIN)/odordiff data weights
 
-run: data  ## start the app on http://127.0.0.1:$(PORT)
-	$(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+run: data  ## start the app on http://127.0.0.1:$(PORT) (`streamlit run app.py`, models loaded at server start)
+	$(BIN)/python -m app_ui.serve --server.address 127.0.0.1 --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
 lint: install-test  ## ruff with the rule set stated in pyproject.toml
 	$(BIN)/ruff check odordiff_core app_ui pages app.py scripts tests

@@ -1,4 +1,7 @@
-"""OdorDiff web app: `streamlit run app.py`. The page list and the shared sidebar; no logic."""
+"""OdorDiff web app: `streamlit run app.py`. The page list and the shared sidebar; no logic.
+
+`make run` starts it as `python -m app_ui.serve ...` (the same server, with the models loaded at start).
+"""
 from __future__ import annotations
 
 import streamlit as st

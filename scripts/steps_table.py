@@ -3,7 +3,8 @@
 
 For each evocative prompt (`odordiff_core.eval.generator.EVOCATIVE_PROMPTS`) and each setting, runs the
 pipeline's public stages (plan -> sample -> screen -> rank) with GenerateRequest(prompt, n=16, seed) and
-records validity (valid / sampled), uniqueness (unique / valid), how many of the n were returned, the mean
+records validity (valid / sampled), uniqueness (unique / valid), novelty (not in any data file / unique), how
+many of the n were returned, the mean
 odor match of the returned candidates (the ranker's own score, not an independent judge) and the seconds of
 the sample stage (sampler + decoding) and of the whole request. Settings are interleaved per prompt, so a
 shared machine's load falls on all of them alike; the load average is printed with the table.
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
                 res = pipe.rank(plan, pipe.screen(plan, raw))
                 t3 = time.perf_counter()
                 records.append({"steps": c[0], "precision": c[1], "prompt": prompt, "seed": seed,
-                                "sampled": res.n_sampled, "valid": res.n_valid, "unique": res.n_unique,
+                                "sampled": res.n_sampled, "valid": res.n_valid, "unique": res.n_unique, "novel": res.n_novel,
                                 "returned": len(res.candidates),
                                 "odor_match": [cand.odor_match for cand in res.candidates],
                                 "sample_s": t2 - t1, "request_s": t3 - t0})
@@ -74,13 +75,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{len(prompts)} evocative prompts x {args.seeds} seed(s), n={args.n}, oversample {base.oversample}, "
           f"guidance {base.sampler.guidance:g}; load average (1 min) {min(loads):.1f}-{max(loads):.1f} on "
           f"{os.cpu_count()} CPUs; 'auto' ran as {resolved_precision(SamplerConfig())}\n")
-    print("| steps | precision | valid | unique | returned of n | mean odor match | sample stage p50 | request p50 |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| steps | precision | valid | unique | novel | returned of n | mean odor match | sample stage p50 | request p50 |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for s, p in configs:
         rs = [r for r in records if (r["steps"], r["precision"]) == (s, p)]
-        sampled, valid, unique = (sum(r[k] for r in rs) for k in ("sampled", "valid", "unique"))
+        sampled, valid, unique, novel = (sum(r[k] for r in rs) for k in ("sampled", "valid", "unique", "novel"))
         matches = [m for r in rs for m in r["odor_match"]]
-        print(f"| {s} | {p} | {valid / max(sampled, 1):.1%} | {unique / max(valid, 1):.1%} | "
+        print(f"| {s} | {p} | {valid / max(sampled, 1):.1%} | {unique / max(valid, 1):.1%} | {novel / max(unique, 1):.1%} | "
               f"{statistics.mean(r['returned'] for r in rs):.1f} | {statistics.mean(matches) if matches else float('nan'):.3f} | "
               f"{statistics.median(r['sample_s'] for r in rs):.2f} s | {statistics.median(r['request_s'] for r in rs):.2f} s |")
     if args.json:
