@@ -97,10 +97,10 @@ def bench_generator(settings: Settings, section: Section, shared: dict[str, Any]
     shipped = sampler.SamplerConfig()  # the pipeline's sampler: GENERATION.steps, 'auto' precision
     configs = [("shipped defaults", shipped)]
     if precision != "float32":
-        configs.append(("float32", replace(shipped, precision="float32")))
+        configs.append(("float32 for comparison", replace(shipped, precision="float32")))
     for what, c in configs:
         times, _ = run(c)
-        section.rows.append(Row(f"sampler, 64 molecules at the {what} ({c.steps} steps, {sampler.resolved_precision(c)})",
+        section.rows.append(Row(f"sampler, 64 molecules, {what} ({c.steps} steps, {sampler.resolved_precision(c)})",
                                 float(np.median(times)), "s", None,
                                 f"`sample(model, cond, 64, SamplerConfig({'' if c == shipped else 'precision=' + repr(c.precision)}), ...)` "
                                 f"+ decoding, guidance {c.guidance}: the sample stage of one n = {GEN_N} request, median of 3 seeds"))
