@@ -114,6 +114,7 @@ def sample(model: Denoiser, cond: Tensor, n: int, cfg: SamplerConfig, schedule: 
     if constraint is not None:
         x = constraint(x)
     cond = (cond if cond.dim() == 2 else cond[None].expand(n, -1)).float().to(device)  # (n, n_cond)
+    one_cond = bool((cond == cond[:1]).all())  # every row has the same condition (one prompt)
     ts = torch.linspace(1.0, 0.0, cfg.steps + 1)
     logp, last_x = None, None
     with _autocast(resolved_precision(cfg, device.type), device.type):  # weights cast once per call, not per step
@@ -122,7 +123,10 @@ def sample(model: Denoiser, cond: Tensor, n: int, cfg: SamplerConfig, schedule: 
             if not masked.any():
                 break
             if logp is None or last_x is None or not torch.equal(x, last_x):  # nothing revealed since the last pass: same logits
-                logp = guided_logprobs(model, x.to(device), cond, cfg.guidance).cpu()  # (n, L, V)
+                if one_cond and bool((x == x[:1]).all()):  # all rows alike (all MASK, or one scaffold): one row serves all
+                    logp = guided_logprobs(model, x[:1].to(device), cond[:1], cfg.guidance).cpu().expand(n, -1, -1)
+                else:
+                    logp = guided_logprobs(model, x.to(device), cond, cfg.guidance).cpu()  # (n, L, V)
                 if cfg.temperature != 1.0:
                     logp = logp / cfg.temperature
                 last_x = x.clone()
