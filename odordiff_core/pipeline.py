@@ -368,8 +368,6 @@ class Pipeline:
             init = torch.where(fixed, ids, torch.full_like(ids, MASK_ID))[None].repeat(m, 1)  # (m, L)
             return init, fix_tokens(ids, fixed), None
         if req.edit_of:
-            if not 0.0 < req.edit_strength <= 1.0:
-                raise InvalidInput(f"edit_strength must be in (0, 1], got {req.edit_strength}.")
             sf_str = to_selfies(canonical_smiles(parse_smiles(req.edit_of)))
             edit_ids = g.vocab.encode(sf_str, L) if sf_str else None
             if edit_ids is None:
@@ -410,21 +408,11 @@ class Pipeline:
     def plan(self, req: GenerateRequest) -> Plan:
         """Returns what the request will sample: targets, exclusions, sample count, start and constraint.
 
-        Raises InvalidInput for n outside 1..64, a guidance outside 0..10, an exploration outside 0..1, an
-        unknown note, an empty prompt without weights, unknown labels in weights, or an unparsable SMILES in
+        The request's fields were validated when it was built (`GenerateRequest.__post_init__`); this raises
+        InvalidInput for an empty prompt without weights, unknown labels in weights, or an unparsable SMILES in
         keep_scaffold_of / edit_of. A request from which no descriptor can be read is not an error: its plan
         samples nothing. exploration < 1 starts from retrieved known odorants unless keep_scaffold_of / edit_of is set.
         """
-        if not 1 <= req.n <= GENERATION.max_n:
-            raise InvalidInput(f"n must be between 1 and {GENERATION.max_n}, got {req.n}.")
-        if not GENERATION.guidance_min <= req.guidance <= GENERATION.guidance_max:
-            raise InvalidInput(f"guidance must be between {GENERATION.guidance_min:g} and {GENERATION.guidance_max:g}, "
-                               f"got {req.guidance}.")
-        if req.note is not None and req.note not in tuple(Note):
-            raise InvalidInput(f"note must be top, heart or base, got {req.note!r}.")
-        if not 0.0 <= req.exploration <= 1.0:  # also refuses NaN
-            raise InvalidInput(f"exploration must be between 0 (close analogues of known odorants) and 1 (de novo), "
-                               f"got {req.exploration}.")
         interp = self.interpret(req.prompt) if (req.prompt.strip() or req.weights is None) else None
         weights = req.weights if req.weights is not None else (interp.weights if interp else {})
         target = self.target_vector(weights)
