@@ -16,4 +16,4 @@ ARG ODORDIFF_FETCH_DATA=1
 RUN if [ "$ODORDIFF_FETCH_DATA" = 1 ]; then make data; fi
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health')"
-CMD ["sh", "-c", ".venv/bin/odordiff data check && .venv/bin/odordiff data weights && .venv/bin/streamlit run app.py --server.address 0.0.0.0 --server.port 8501 --server.headless true --browser.gatherUsageStats false"]
+CMD ["sh", "-c", ".venv/bin/odordiff data check && .venv/bin/odordiff data weights && .venv/bin/python -m app_ui.serve --server.address 0.0.0.0 --server.port 8501 --server.headless true --browser.gatherUsageStats false"]
