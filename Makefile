@@ -30,9 +30,10 @@ install: $(VENV)/.installed  ## create .venv and install the app
 
 install-test: $(VENV)/.installed-test  ## install what the tests need
 
-system-test-deps:  ## Debian's chromium and redis-server for the browser and Redis tests (never a downloaded browser)
-	@if ! command -v chromium >/dev/null || ! command -v redis-server >/dev/null; then \
-		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium redis-server; fi
+system-test-deps:  ## Debian's chromium, redis-server, postgresql, nginx and prometheus (promtool) for the tests (never a downloaded browser)
+	@if ! command -v chromium >/dev/null || ! command -v redis-server >/dev/null || ! command -v nginx >/dev/null \
+		|| ! command -v promtool >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium redis-server postgresql nginx prometheus; fi
 
 data: install  ## verify the data files (downloading missing ones) and the shipped weights
 	$(BIN)/odordiff data check --download
