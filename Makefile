@@ -8,7 +8,7 @@ PORT ?= 8501
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: help install install-test system-test-deps run data test test-fast lint typecheck bench
+.PHONY: help install install-test system-test-deps run serve-api data test test-fast lint typecheck bench
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -42,8 +42,11 @@ data: install  ## verify the data files (downloading missing ones) and the shipp
 run: data  ## start the app on http://127.0.0.1:$(PORT) (`streamlit run app.py`, models loaded at server start)
 	$(BIN)/python -m app_ui.serve --server.address 127.0.0.1 --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
+serve-api: data  ## start the REST API on http://127.0.0.1:8000 (docs at /docs; keys: `odordiff api-key create`)
+	$(BIN)/odordiff serve --host 127.0.0.1 --port 8000
+
 lint: install-test  ## ruff with the rule set stated in pyproject.toml
-	$(BIN)/ruff check odordiff_core app_ui pages app.py scripts tests
+	$(BIN)/ruff check odordiff_core odordiff_api app_ui pages app.py scripts tests
 
 typecheck: install-test  ## mypy on the core package (settings in pyproject.toml)
 	$(BIN)/mypy

@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 
 import streamlit as st
 
-from app_ui import state
+from app_ui import metrics, state
 from odordiff_core.cache import ResultCache
 from odordiff_core.config import GENERATION, Settings
 
@@ -62,6 +63,16 @@ def get_result_cache() -> ResultCache:
     """
     s = get_settings()
     return ResultCache(s.redis_url, s.cache_ttl_s, secret=s.cache_secret)
+
+
+@st.cache_resource(show_spinner=False)
+def get_store():
+    """Returns the saved-work `store.Store` (SQLite work.db in settings.work_dir, or ODORDIFF_DATABASE_URL), migrated
+    to the latest schema. Thread-safe: every call opens its own transaction. Raises StoreUnavailable when the
+    database cannot be opened; that is not cached, so the next run tries again."""
+    from odordiff_core.store import Store
+
+    return Store.open(get_settings())
 
 
 @st.cache_resource(show_spinner=False)
@@ -133,4 +144,7 @@ def generate(request):
 def _generate_locked(pipeline, request):
     """Returns pipeline.generate(request), run while holding the process's generation lock."""
     with generation_lock():
-        return pipeline.generate(request)
+        start = time.perf_counter()
+        result = pipeline.generate(request)
+    metrics.record_generation(time.perf_counter() - start, result)
+    return result

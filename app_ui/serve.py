@@ -26,8 +26,9 @@ class _NotFromWarmUp(logging.Filter):
         return record.threadName != WARM_UP_THREAD
 
 
-def _warm_up_once_serving() -> None:
-    """Waits for Streamlit's runtime (config parsed, server starting), then loads the models."""
+def _warm_up_once_serving(metrics: bool = False) -> None:
+    """Waits for Streamlit's runtime (config parsed, server starting), then loads the models (and, with metrics on,
+    exports their versions)."""
     from streamlit import runtime
 
     from app_ui import resources
@@ -36,14 +37,30 @@ def _warm_up_once_serving() -> None:
     while not runtime.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     resources.warm_up()
+    if metrics:
+        from app_ui.metrics import record_models
+        from odordiff_core.errors import OdorDiffError
+
+        try:
+            record_models(resources.get_pipeline())
+        except OdorDiffError:  # the page shows why the models are missing; the metrics just lack their versions
+            pass
 
 
 def main(argv: list[str] | None = None) -> None:
     """Starts the model warm-up thread, then `streamlit run app.py <argv>` in this process (does not return)."""
     from streamlit.web import cli
 
+    from odordiff_core.config import Settings
+
     logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(_NotFromWarmUp())
-    threading.Thread(target=_warm_up_once_serving, name=WARM_UP_THREAD, daemon=True).start()
+    metrics_port = Settings.from_env().metrics_port  # ODORDIFF_METRICS_PORT; None (the default): no metrics server
+    if metrics_port is not None:
+        from app_ui.metrics import start_metrics_server
+
+        start_metrics_server(metrics_port)
+    threading.Thread(target=_warm_up_once_serving, args=(metrics_port is not None,), name=WARM_UP_THREAD,
+                     daemon=True).start()
     cli.main(["run", str(APP), *(sys.argv[1:] if argv is None else argv)], prog_name="streamlit")
 
 

@@ -4,7 +4,9 @@ The app has three cache layers (STYLE.md §3.8): `st.session_state` (this sessio
 (this process) and this one, Redis, shared by every process that points at the same URL. With no URL
 this layer is off and the app relies on the in-process layers only.
 
-Key:   odordiff:v2:<kind>:<model version>:<sha256 of the request as JSON with sorted keys>
+Key:   odordiff:v2:<kind>:<model version>:<sampler precision>:<sha256 of the request as JSON with sorted keys>
+       (the precision the sampler's "auto" runs at on this machine: a bfloat16 replica and a float32 one
+       sample different molecules for the same seed, so they do not share entries)
 Value: a 32-byte HMAC-SHA256 tag, one marker byte, then the result as UTF-8 JSON (b"J"), or
        zlib-compressed JSON (b"Z") when the JSON is larger than COMPRESS_ABOVE bytes. No pickle: a value
        read from a shared server is data, never code. Every entry has a TTL; values larger than
@@ -44,6 +46,7 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from .errors import InvalidInput
+from .sampler import SamplerConfig, resolved_precision
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +64,31 @@ TAG_BYTES = 32  # HMAC-SHA256
 _PLAIN = b"J"  # marker byte: UTF-8 JSON follows
 _ZLIB = b"Z"  # marker byte: zlib-compressed UTF-8 JSON follows
 _TAG_CONTEXT = b"odordiff-cache-v2\x00"  # domain separation: this tag means nothing anywhere else
+
+
+class CacheStats:
+    """Lookups per cache layer and outcome in this process ("redis" / "hit" | "miss" | "error"), thread-safe.
+
+    The core counts; a metrics exporter (the API's or the app's /metrics, `odordiff_api.metrics`) reads
+    `snapshot()`, so the core never imports a metrics library. The app's own layers may count here too
+    (e.g. `STATS.record("session", "hit")`).
+    """
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+
+    def record(self, layer: str, outcome: str) -> None:
+        with self._lock:
+            self._counts[layer, outcome] = self._counts.get((layer, outcome), 0) + 1
+
+    def snapshot(self) -> dict[tuple[str, str], int]:
+        """Returns {(layer, outcome): count} since the process started."""
+        with self._lock:
+            return dict(self._counts)
+
+
+STATS = CacheStats()  # one per process, like a metrics registry: every ResultCache counts here
 
 
 def redact_url(url: str) -> str:
@@ -89,7 +117,7 @@ def _without_userinfo(url: str) -> str:
 
 
 def request_key(kind: str, model_version: str, request: dict[str, Any]) -> str:
-    """Returns the Redis key of a request: odordiff:v2:<kind>:<model version>:<sha256 hex>.
+    """Returns the Redis key of a request: odordiff:v2:<kind>:<model version>:<sampler precision>:<sha256 hex>.
 
     The request is normalised as JSON with sorted keys and no whitespace, so key order does not matter
     but values do (2 and 2.0 are different requests: callers pass typed values, e.g. a dataclass's
@@ -101,7 +129,7 @@ def request_key(kind: str, model_version: str, request: dict[str, Any]) -> str:
             raise ValueError(f"{name} must be non-empty without ':' or whitespace, got {part!r}")
     canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-    return f"{KEY_PREFIX}:{kind}:{model_version}:{digest}"
+    return f"{KEY_PREFIX}:{kind}:{model_version}:{resolved_precision(SamplerConfig())}:{digest}"
 
 
 def _dump(value: dict[str, Any]) -> bytes:
@@ -252,6 +280,13 @@ class ResultCache:
             self._client.close()
 
     def _lookup(self, key: str) -> tuple[dict[str, Any] | None, bool]:
+        """Returns (the verified, decoded value or None, whether Redis answered); counted in STATS as layer "redis"."""
+        value, answered = self._read(key)
+        if self._client is not None:
+            STATS.record("redis", "hit" if value is not None else "miss" if answered else "error")
+        return value, answered
+
+    def _read(self, key: str) -> tuple[dict[str, Any] | None, bool]:
         """Returns (the verified, decoded value or None, whether Redis answered)."""
         if self._client is None:
             return None, False

@@ -21,6 +21,13 @@ def default_data_dir() -> Path:
     return cache / "odordiff" / "data"
 
 
+def default_work_dir() -> Path:
+    """Returns the folder of users' saved work when ODORDIFF_WORK_DIR is unset: $XDG_DATA_HOME/odordiff, else
+    ~/.local/share/odordiff (the XDG default). Created by the store on first use, not here."""
+    data_home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return data_home / "odordiff"
+
+
 @dataclass(frozen=True)
 class GenerationDefaults:
     """Generation defaults and bounds: the one place the pipeline, CLI, app state and sliders read them from."""
@@ -53,6 +60,10 @@ class Settings:
     redis_url: str | None = field(default=None, repr=False)  # shared cache; None = in-process cache only (may hold a password: never shown)
     cache_ttl_s: int = 7 * 24 * 3600  # Redis entry lifetime (7 days)
     cache_secret: str | None = field(default=None, repr=False)  # HMAC key of cached values, the same on every replica; None = not shared across processes
+    api_rate_limit: str = "120/minute"  # requests per API key (`limits` notation), shared by replicas through Redis
+    metrics_port: int | None = None  # the Streamlit app serves Prometheus /metrics on this port (all interfaces); None = off
+    database_url: str | None = field(default=None, repr=False)  # saved work in PostgreSQL (postgresql+psycopg://...); None = SQLite in work_dir (may hold a password: never shown)
+    work_dir: Path = field(default_factory=default_work_dir)  # users' saved work: the SQLite file work.db
 
     @property
     def generator_path(self) -> Path:
@@ -71,7 +82,23 @@ class Settings:
             redis_url=env.get("ODORDIFF_REDIS_URL") or None,
             cache_ttl_s=_positive_int(env, "ODORDIFF_CACHE_TTL_S", 7 * 24 * 3600),
             cache_secret=env.get("ODORDIFF_CACHE_SECRET") or None,
+            api_rate_limit=env.get("ODORDIFF_API_RATE_LIMIT") or cls.api_rate_limit,
+            metrics_port=_port(env, "ODORDIFF_METRICS_PORT"),
+            database_url=env.get("ODORDIFF_DATABASE_URL") or None,
+            work_dir=Path(env["ODORDIFF_WORK_DIR"]) if env.get("ODORDIFF_WORK_DIR") else default_work_dir(),
         )
+
+
+def _port(env: Mapping[str, str], name: str) -> int | None:
+    """Returns env[name] as a TCP port 1..65535, None when unset or empty; raises InvalidInput naming the variable."""
+    from .errors import InvalidInput
+
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise InvalidInput(f"{name}={raw!r} is not a port number (1-65535); set it to e.g. 9101 or unset it.")
+    return int(raw)
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:

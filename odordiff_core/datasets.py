@@ -6,14 +6,17 @@ Every module that reads a public data file names it through the constants below 
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .chem import Mol, canonical_smiles, parse_column
-from .config import Settings
+from .config import PACKAGE_DATA_DIR, Settings
 from .data import data_path
+from .errors import DataError
 
 # odor data (pyrfume-data and OpenPOM, pinned in data.MANIFEST)
 GSLF_FILE = "odor/curated_GS_LF_merged_4983.csv"  # OpenPOM's curated GoodScents/Leffingwell set: 138 labels
@@ -36,6 +39,10 @@ IFRA_LIST_FILE = "safety/ifra_prohibited_restricted.csv"  # compiled for OdorDif
 EU_ALLERGENS_FILE = "safety/eu_fragrance_allergens.csv"  # compiled for OdorDiff (package data)
 T3DB_FILE = "safety/t3db_molecules.csv"
 GRAS_FILE = "safety/gras_molecules.csv"
+# material tables compiled for OdorDiff (package_data/materials, README there); not checksummed in data.MANIFEST
+# because `odordiff evaluate materials --write` rewrites their `verified` column
+TRADE_NAMES_TABLE = PACKAGE_DATA_DIR / "materials" / "trade_names.csv"  # trade name -> synonyms, CAS, SMILES
+FAMILIES_TABLE = PACKAGE_DATA_DIR / "materials" / "families.csv"  # family/accord -> defining GS-LF labels
 
 # the generator's corpus: the labelled set first, then every other described structure
 GENERATOR_CORPUS_FILES = (GSLF_FILE, PYRFUME_CORPUS_FILE, IFRA_MOLECULES_FILE)
@@ -48,6 +55,18 @@ def read_rows(name: str, settings: Settings) -> list[dict[str, str]]:
     """
     with open(data_path(name, settings), newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
+
+
+def read_package_table(path: Path) -> list[dict[str, str]]:
+    """Returns the rows of a table shipped in package_data (e.g. TRADE_NAMES_TABLE) as dicts of strings.
+
+    Raises DataError naming the file when it is missing (a broken install: reinstall odordiff_core).
+    """
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            return list(csv.DictReader(fh))
+    except FileNotFoundError:
+        raise DataError(f"Package table {path} is missing; reinstall odordiff_core (it ships in package_data).") from None
 
 
 def read_frame(name: str, settings: Settings) -> pd.DataFrame:
@@ -106,3 +125,31 @@ def load_labelled(settings: Settings) -> LabelledSet:
         n_rows=len(df),
         n_invalid=parsed.n_invalid,
     )
+
+
+def raw_label_sources(settings: Settings) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
+    """Returns the raw odor terms of the other label sources as (SMILES, lower-case terms) per row.
+
+    "ifra": the IFRA glossary's three descriptors (behavior.csv, stimulus -> CID -> molecules.csv);
+    "goodscents": the `;`-joined GoodScents descriptors (behavior.csv, CAS -> CID via stimuli.csv);
+    "leffingwell": the parsed Leffingwell labels (behavior_sparse.csv, stimulus = CID). Rows whose
+    molecule is not in the source's molecule file are left out.
+    """
+    def smiles_by_cid(name: str) -> dict[str, str]:
+        return {r["CID"]: r["IsomericSMILES"] for r in read_rows(name, settings)}
+
+    out: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    ifra_smiles = smiles_by_cid(IFRA_MOLECULES_FILE)
+    ifra_cid = {r["Stimulus"]: r["CID"] for r in read_rows(IFRA_STIMULI_FILE, settings)}
+    out["ifra"] = [(ifra_smiles[ifra_cid[r["Stimulus"]]],
+                    tuple(t.strip().lower() for k, t in r.items() if k.startswith("Descriptor") and t and t.strip()))
+                   for r in read_rows(IFRA_BEHAVIOR_FILE, settings) if ifra_cid.get(r["Stimulus"]) in ifra_smiles]
+    gs_smiles = smiles_by_cid(GS_MOLECULES_FILE)
+    gs_cid = {r["Stimulus"]: r["CID"] for r in read_rows(GS_STIMULI_FILE, settings)}
+    out["goodscents"] = [(gs_smiles[gs_cid[r["Stimulus"]]],
+                          tuple(t.strip().lower() for t in r["Descriptors"].split(";") if t.strip()))
+                         for r in read_rows(GS_BEHAVIOR_FILE, settings) if gs_cid.get(r["Stimulus"]) in gs_smiles]
+    lf_smiles = smiles_by_cid(LEFFINGWELL_MOLECULES_FILE)
+    out["leffingwell"] = [(lf_smiles[r["Stimulus"]], tuple(t.strip().lower() for t in re.findall(r"'([^']*)'", r["Labels"])))
+                          for r in read_rows(LEFFINGWELL_BEHAVIOR_FILE, settings) if r["Stimulus"] in lf_smiles]
+    return out

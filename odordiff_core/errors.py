@@ -20,3 +20,25 @@ class DataError(OdorDiffError):
 
 class ModelNotFound(OdorDiffError):
     """Trained weights are missing or do not match the code that loads them."""
+
+
+class StoreUnavailable(OdorDiffError):
+    """The saved-work database is down, unreachable or read-only: the change was NOT saved."""
+
+
+class NotFound(OdorDiffError, LookupError):
+    """No such project, run or shortlist entry for this user. Also raised when it exists but is not shared with the
+    user, so that nobody learns which ids exist."""
+
+
+class PermissionDenied(OdorDiffError):
+    """The user's role (or not owning the project) does not allow this change."""
+
+
+class EditConflict(OdorDiffError):
+    """Someone saved the same shortlist entry first (optimistic locking): nothing was overwritten; reload and redo."""
+
+
+class ProjectImportError(OdorDiffError, ValueError):
+    """A project file that cannot be imported (not a zip, too large, bad JSON, wrong version, missing fields);
+    nothing of it was saved."""

@@ -51,6 +51,11 @@ class PredictorConfig:
     knn_k: int = 20
     knn_power: float = 10.0
     knn_weight: float = 0.1
+    # Other label sources mapped onto the 138 labels (train.predictor.load_extra), learnt by the members only.
+    extra_sources: tuple[str, ...] = ()
+    # With > 0, each unmapped raw term of those sources recorded for at least this many GS-LF molecules is an extra
+    # output while training (multi-task); the shipped members keep only the label outputs.
+    extra_task_min: int = 0
 
 
 class MLP(nn.Module):

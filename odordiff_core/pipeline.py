@@ -16,9 +16,12 @@
 """
 from __future__ import annotations
 
+import functools
 import math
 import numbers
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -41,6 +44,7 @@ from .text import Interpretation, Interpreter, load_interpreter
 from .tokens import MASK_ID, decode_smiles, scaffold_template, to_selfies
 from .types import Note, OdorProfile, Verdict
 
+INTERPRETATIONS_KEPT = 256  # prompts whose reading a Pipeline keeps (a few kB each)
 SEED_MAX = 2**63 - 1  # a seed is a signed 64-bit integer (torch.Generator.manual_seed; seed + 7919 still fits)
 
 
@@ -304,9 +308,11 @@ class Pipeline:
     known_scores: KnownScores | None = None  # known odorants' predicted profiles (fit percentile); None = not computed
     soundness: SoundnessScreen = field(default_factory=default_screen)  # unstable/implausible groups (soundness.py)
     labels: tuple[str, ...] = field(init=False)
+    _interpret: Callable[[str], Interpretation] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.labels = self.generator.labels
+        self._interpret = functools.lru_cache(maxsize=INTERPRETATIONS_KEPT)(self.interpreter.interpret)
         if tuple(self.reporter.predictor.labels) != self.labels:
             raise ModelNotFound("The generator and the odor predictor use different label lists; retrain one of them "
                                 "(`odordiff train generator` / `odordiff train predictor`).")
@@ -328,8 +334,12 @@ class Pipeline:
         return "|".join(parts)
 
     def interpret(self, prompt: str) -> Interpretation:
-        """Returns the interpreter's reading of the prompt (raises InvalidInput on an empty prompt)."""
-        return self.interpreter.interpret(prompt)
+        """Returns the interpreter's reading of the prompt (raises InvalidInput on an empty prompt).
+
+        The last INTERPRETATIONS_KEPT readings are kept: the app reads a brief to show it and then generates from
+        it, and plan() reads it again. Treat the result as read-only: the same object is returned for a prompt.
+        """
+        return self._interpret(prompt)
 
     def target_vector(self, weights: dict[str, float]) -> np.ndarray:
         """Returns the (138,) weight vector of a {label: weight} dict; raises InvalidInput on an unknown label."""
@@ -351,8 +361,8 @@ class Pipeline:
         x = sample(g.model, cond, n, cfg, g.schedule, seed=seed, init=init, constraint=constraint)
         return [decode_smiles(g.vocab.decode(row.tolist())) for row in x]
 
-    def _start(self, req: GenerateRequest, m: int,
-               target: np.ndarray) -> tuple[torch.Tensor | None, Constraint | None, str | None]:
+    def _start(self, req: GenerateRequest, m: int, target: np.ndarray,
+               seeds: tuple[str, ...] = ()) -> tuple[torch.Tensor | None, Constraint | None, str | None]:
         """Returns (init, constraint, problem) for "more like this", edit and exploration < 1 requests.
 
         Precedence: keep_scaffold_of, then edit_of, then exploration; (None, None, None) = de novo.
@@ -376,13 +386,14 @@ class Pipeline:
             base = torch.tensor(edit_ids)[None].repeat(m, 1)  # (m, L)
             return remask(base, req.edit_strength, req.seed), None, None
         if req.exploration < 1.0:  # 1.0 re-masks everything: plain de-novo sampling, so it takes that path
-            return self._analogues(req, m, target)
+            return self._analogues(req, m, target, seeds)
         return None, None, None
 
-    def _analogues(self, req: GenerateRequest, m: int,
-                   target: np.ndarray) -> tuple[torch.Tensor | None, None, str | None]:
+    def _analogues(self, req: GenerateRequest, m: int, target: np.ndarray,
+                   seeds: tuple[str, ...] = ()) -> tuple[torch.Tensor | None, None, str | None]:
         """Returns (init, None, problem): the req.n known odorants best matching the target, m // req.n copies
-        of each, with a req.exploration share of their token positions re-masked."""
+        of each, with a req.exploration share of their token positions re-masked. Materials the brief names
+        (`seeds`, Interpretation.seed_smiles) come first: "like Hedione but greener" starts from Hedione."""
         if self.retriever is None:
             raise InvalidInput(f"exploration {req.exploration:g} edits retrieved known odorants, but this Pipeline was "
                                f"built without a retriever: build it with load_pipeline(settings) (or pass "
@@ -390,7 +401,7 @@ class Pipeline:
         g = self.generator
         L = g.model.cfg.max_len
         sources: list[list[int]] = []
-        for smi in self.retriever.ranked(target):  # skips molecules this vocabulary / length cannot write
+        for smi in chain(seeds, self.retriever.ranked(target)):  # skips molecules this vocabulary / length cannot write
             sf_str = to_selfies(smi)
             ids = g.vocab.encode(sf_str, L) if sf_str else None
             if ids is not None:
@@ -425,7 +436,7 @@ class Pipeline:
                    "No odor descriptor could be read from the prompt; name smells (e.g. citrus, woody, rose) or set weights.")
             return Plan(req, interp, target, excluded, 0, None, None, why, self.model_version)
         m = self.oversample * req.n
-        init, constraint, problem = self._start(req, m, target)
+        init, constraint, problem = self._start(req, m, target, interp.seed_smiles if interp else ())
         return Plan(req, interp, target, excluded, m, init, constraint, problem, self.model_version)
 
     def sample(self, plan: Plan) -> list[str | None]:

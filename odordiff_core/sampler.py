@@ -8,18 +8,26 @@ after every step: it is how fixed scaffold tokens ("more like this") are held in
 
 Speed (docs/model_card_generator.md, Speed): the forward passes are almost all of the time. They run in
 bfloat16 autocast where the hardware multiplies bfloat16 natively (the precision the model was trained in),
-else in float32; the sampler never changes torch's thread settings (the process owns them).
+else in float32; the sampler never changes torch's thread settings (the process owns them). Neither of the
+following changes a sampled token (tests/unit/test_diffusion.py, tests/unit/test_generate.py):
+- autocast does not keep its bfloat16 copies of the weights under inference mode, so it would cast every linear
+  layer's weights again on every pass; `bf16_twin` casts them once per model instead (the same bfloat16 values);
+- a row's log-probs are recomputed only when one of its tokens was revealed since its last pass and it still
+  has a MASK: rows do not interact in the denoiser, and a row's numbers do not depend on the batch it is in.
 """
 from __future__ import annotations
 
+import copy
 import functools
+import threading
+import weakref
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar, cast
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from .config import GENERATION
 from .model import Denoiser
@@ -97,6 +105,35 @@ def _autocast(precision: str, device_type: str) -> AbstractContextManager[object
     return nullcontext()
 
 
+M = TypeVar("M", bound=nn.Module)
+_TWINS: weakref.WeakKeyDictionary[nn.Module, tuple[tuple[int, ...], nn.Module]] = weakref.WeakKeyDictionary()
+_TWINS_LOCK = threading.Lock()
+
+
+def bf16_twin(model: M) -> M:
+    """Returns a copy of `model` whose nn.Linear weights and biases are stored in bfloat16, for bfloat16 autocast.
+
+    Under autocast a linear layer computes in bfloat16 from bfloat16 casts of its float32 weights; the twin holds
+    those casts, so its outputs are the same numbers without a cast per forward pass (otherwise the linear
+    layers, 98% of the shipped model's 3.3 M weights, are cast again on every pass). Made once per model and kept while the model lives; made
+    again when a parameter changed in place since (training), which its version counters tell. A model with no
+    linear layer is returned as it is. Thread-safe: the app's sessions share one model.
+    """
+    if not any(isinstance(m, nn.Linear) for m in model.modules()):
+        return model
+    stamp = tuple(-1 if p.is_inference() else p._version for p in model.parameters())  # inference tensors have no counter
+    with _TWINS_LOCK:
+        hit = _TWINS.get(model)
+        if hit is None or hit[0] != stamp:
+            twin = copy.deepcopy(model)
+            for m in twin.modules():
+                if isinstance(m, nn.Linear):
+                    m.to(torch.bfloat16)
+            hit = (stamp, twin)
+            _TWINS[model] = hit
+    return cast(M, hit[1])
+
+
 @torch.inference_mode()
 def sample(model: Denoiser, cond: Tensor, n: int, cfg: SamplerConfig, schedule: Schedule, *, seed: int,
            init: Tensor | None = None, constraint: Constraint | None = None) -> Tensor:
@@ -116,20 +153,25 @@ def sample(model: Denoiser, cond: Tensor, n: int, cfg: SamplerConfig, schedule: 
     cond = (cond if cond.dim() == 2 else cond[None].expand(n, -1)).float().to(device)  # (n, n_cond)
     one_cond = bool((cond == cond[:1]).all())  # every row has the same condition (one prompt)
     ts = torch.linspace(1.0, 0.0, cfg.steps + 1)
-    logp, last_x = None, None
-    with _autocast(resolved_precision(cfg, device.type), device.type):  # weights cast once per call, not per step
+    precision = resolved_precision(cfg, device.type)
+    net = bf16_twin(model) if precision == "bfloat16" else model
+    logp = torch.empty(0)  # (n, L, V) once set: each row's guided log-probs at `seen`
+    seen: Tensor | None = None  # (n, L): the ids each row's log-probs were computed from
+    with _autocast(precision, device.type):
         for i in range(cfg.steps):
             masked = x == MASK_ID  # (n, L)
             if not masked.any():
                 break
-            if logp is None or last_x is None or not torch.equal(x, last_x):  # nothing revealed since the last pass: same logits
-                if one_cond and bool((x == x[:1]).all()):  # all rows alike (all MASK, or one scaffold): one row serves all
-                    logp = guided_logprobs(model, x[:1].to(device), cond[:1], cfg.guidance).cpu().expand(n, -1, -1)
-                else:
-                    logp = guided_logprobs(model, x.to(device), cond, cfg.guidance).cpu()  # (n, L, V)
-                if cfg.temperature != 1.0:
-                    logp = logp / cfg.temperature
-                last_x = x.clone()
+            if seen is None and one_cond and bool((x == x[:1]).all()):  # all rows alike (all MASK, or one scaffold): one row serves all
+                logp = _guided(net, x[:1], cond[:1], cfg, device).expand(n, -1, -1).clone()  # (n, L, V)
+            else:  # only rows revealed since their last pass that still have a MASK need new log-probs
+                stale = masked.any(1) if seen is None else masked.any(1) & (x != seen).any(1)  # (n,)
+                todo = stale.nonzero(as_tuple=True)[0]  # (k,)
+                if seen is None:
+                    logp = torch.empty((n, L, V))  # rows without a MASK are never read
+                if len(todo):
+                    logp[todo] = _guided(net, x[todo], cond[todo], cfg, device)  # (k, L, V)
+            seen = x.clone()
             m_t, m_s = schedule.mask_prob(ts[i]), schedule.mask_prob(ts[i + 1])
             p_reveal = float((m_t - m_s) / m_t) if i < cfg.steps - 1 else 1.0
             u = torch.rand((n, L, V), generator=gen)  # (n, L, V) Gumbel uniforms, drawn for every position...
@@ -141,3 +183,9 @@ def sample(model: Denoiser, cond: Tensor, n: int, cfg: SamplerConfig, schedule: 
             if constraint is not None:
                 x = constraint(x)
     return x
+
+
+def _guided(model: Denoiser, x: Tensor, cond: Tensor, cfg: SamplerConfig, device: torch.device) -> Tensor:
+    """Returns the guided log-probs (k, L, V) of x (k, L) on the CPU, divided by the temperature."""
+    logp = guided_logprobs(model, x.to(device), cond, cfg.guidance).cpu()
+    return logp / cfg.temperature if cfg.temperature != 1.0 else logp

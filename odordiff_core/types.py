@@ -45,6 +45,31 @@ class Note(StrEnum):
     BASE = "base"
 
 
+class Role(StrEnum):
+    """What a user may do with saved work: viewer reads shared projects, perfumer also generates, keeps and edits
+    their own and shared projects, admin also manages users' roles. Ordered: `Role.rank`."""
+
+    VIEWER = "viewer"
+    PERFUMER = "perfumer"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        """Returns 0 for viewer, 1 for perfumer, 2 for admin: a role may do what every lower rank may."""
+        return _ROLE_RANK[self]
+
+
+_ROLE_RANK = {Role.VIEWER: 0, Role.PERFUMER: 1, Role.ADMIN: 2}
+
+
+class ShortlistStatus(StrEnum):
+    """Where a kept molecule stands in the perfumer's work."""
+
+    TO_SMELL = "to smell"
+    ORDERED = "ordered"
+    REJECTED = "rejected"
+
+
 _VERDICT_RANK = {Verdict.NO_KNOWN_ISSUE: 0, Verdict.CAUTION: 1, Verdict.NOT_SCREENED: 2, Verdict.BLOCKED: 3}
 
 

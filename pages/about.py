@@ -5,7 +5,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from app_ui import resources, widgets
+from app_ui import auth, resources, widgets, work
+from odordiff_core.errors import OdorDiffError
 from odordiff_core.scores import CONFIDENCE, SPREAD_TOP_K
 
 REPO = Path(__file__).resolve().parent.parent
@@ -109,3 +110,26 @@ else:
                 f"(entries live {settings.cache_ttl_s // 3600} h).")
 st.markdown(f"**Weights:** {widgets.md_text(str(settings.weights_dir))}  \n"
             f"**Data:** {widgets.md_text(str(settings.data_dir))}")
+
+st.subheader("Sign-in and saved work")
+ident = auth.identity()
+if not auth.configured():
+    st.markdown(f"**Sign-in:** no identity provider is configured (no `[auth]` block in `.streamlit/secrets.toml`), "
+                f"so everyone using this server works as one local user, **{widgets.md_text(auth.LOCAL_EMAIL)}**, and shares its "
+                f"projects. To give each perfumer their own private projects, plug in your company's identity "
+                f"provider (README, “Sign-in”).")
+elif ident is not None:
+    claim = auth.roles_claim()
+    source = (f"your identity provider's claim “{widgets.md_text(claim)}”, unless an admin set it here"
+              if claim else "the roles table an admin edits (no roles claim is configured)")
+    st.markdown(f"**Sign-in:** through your company's identity provider (OpenID Connect). Signed in as "
+                f"**{widgets.md_text(ident.email)}**; your role comes from {source}.")
+try:
+    store = work.store()
+    up = store.ping()
+    st.markdown(f"**Saved work:** {widgets.md_text(store.where)} — "
+                + ("answering." if up else "**not answering**: nothing can be saved until it is back."))
+    if up:
+        st.caption(f"Your role: **{work.user().role}**. Projects are private to their owner unless shared.")
+except OdorDiffError as e:
+    st.warning(f"**Saved work:** unavailable. {widgets.md_text(str(e))}")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_ui import resources, state, widgets
+from app_ui import resources, state, widgets, work
 from odordiff_core.errors import OdorDiffError
 from odordiff_core.export import item_from_report
 
@@ -16,7 +16,12 @@ def _pick(smiles: str) -> None:
 
 
 st.title("Analyze a molecule")
-shortlisted = list(state.shortlist())
+try:
+    kept: dict | None = work.shortlist()  # the current project's, from the store
+except OdorDiffError as e:
+    kept = None
+    st.warning(f"The shortlist is unavailable: {widgets.md_text(str(e))}")
+shortlisted = list(kept or {})
 c1, c2 = st.columns([3, 2])
 with c2:
     if shortlisted:
@@ -49,8 +54,14 @@ if report.error:
     st.error(widgets.md_text(report.error))
     st.stop()
 
-in_list = report.smiles in state.shortlist()
-if st.button("On the shortlist ✓" if in_list else "Add to shortlist", key="analyze_add", disabled=in_list):
-    state.add_to_shortlist(item_from_report(report))
-    st.rerun()
+in_list = kept is not None and report.smiles in kept
+editable = work.can_edit()
+if st.button("On the shortlist ✓" if in_list else "Add to shortlist", key="analyze_add",
+             disabled=in_list or kept is None or not editable, help=None if editable else work.VIEWER_REASON):
+    try:
+        work.keep(item_from_report(report))
+    except OdorDiffError as e:
+        st.error(f"Not kept: {widgets.md_text(str(e))}")
+    else:
+        st.rerun()
 widgets.report_card(report)

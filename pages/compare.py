@@ -3,12 +3,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_ui import state, widgets
+from app_ui import state, widgets, work
+from odordiff_core.errors import OdorDiffError
 
 MAX_COMPARE = 4
 
 st.title("Compare")
-items = state.shortlist()
+try:
+    items = work.shortlist()  # the current project's, from the store
+except OdorDiffError as e:
+    st.error(f"The shortlist cannot be read: {widgets.md_text(str(e))}")
+    st.stop()
 if len(items) < 2:
     st.info("Compare needs at least two molecules on the shortlist. Tick “shortlist” on candidates on the "
             "Generate page, or add molecules from the Analyze page.")

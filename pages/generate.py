@@ -5,7 +5,7 @@ import zlib
 
 import streamlit as st
 
-from app_ui import resources, state, widgets
+from app_ui import resources, state, widgets, work
 from odordiff_core.config import GENERATION
 from odordiff_core.errors import OdorDiffError
 from odordiff_core.export import item_from_candidate
@@ -51,10 +51,10 @@ def _clear_scaffold() -> None:
 
 
 def _toggle_shortlist(candidate, prompt: str) -> None:
-    if ss[f"sl_{candidate.smiles}"]:
-        state.add_to_shortlist(item_from_candidate(candidate, prompt))
+    if ss[f"sl_{candidate.smiles}"]:  # saved in the current project at once; a failure is shown on the next run
+        work.attempt(work.keep, item_from_candidate(candidate, prompt))
     else:
-        state.remove_from_shortlist(candidate.smiles)
+        work.attempt(work.remove, candidate.smiles)
 
 
 st.title("Generate")
@@ -87,8 +87,12 @@ with icol:
         st.markdown("**Excluded:** " + widgets.md_text(", ".join(interpretation.excluded)))
     if interpretation.unmapped:
         st.markdown("**Not understood (ignored):** " + widgets.md_text(", ".join(interpretation.unmapped)))
+    read_terms = {r.term.lower() for r in interpretation.readings}
     for word, labels in interpretation.approximations.items():
-        st.caption(f"“{widgets.md_text(word)}” has no descriptor of its own: read as {widgets.md_text(', '.join(labels))}")
+        if word not in read_terms:  # a word with a reading is shown below, with its evidence
+            st.caption(f"“{widgets.md_text(word)}” has no descriptor of its own: read as {widgets.md_text(', '.join(labels))}")
+    for line in interpretation.evidence_lines():
+        st.caption(widgets.md_text(line))
     if interpretation.note:
         st.caption(f"The brief suggests a **{interpretation.note}** note.")
     if interpretation.truncated_chars:
@@ -128,7 +132,9 @@ if scaffold:
     c1.info(f"More like this: keeping the scaffold of `{scaffold}`.")
     c2.button("Stop keeping it", key="gen_clear_scaffold", on_click=_clear_scaffold)
 
-clicked = st.button("Generate", type="primary", key="gen_go")
+editable = work.can_edit()  # a viewer reads and analyzes only
+clicked = st.button("Generate", type="primary", key="gen_go", disabled=not editable,
+                    help=None if editable else work.VIEWER_REASON)
 if clicked or ss.pop("gen_pending", False):
     from odordiff_core.pipeline import GenerateRequest
 
@@ -146,6 +152,11 @@ if clicked or ss.pop("gen_pending", False):
         st.error(f"Cannot generate: {widgets.md_text(str(e))}")
         st.stop()
     ss[state.GEN_RESULT] = result
+    try:
+        saved_in = work.save_run_once(result)
+        st.caption(f"Saved in the project “{widgets.md_text(saved_in.name)}” (see History).")
+    except OdorDiffError as e:
+        st.warning(f"This run was NOT saved: {widgets.md_text(str(e))}")
     if resources.get_result_cache().status == "unavailable":
         st.caption("The shared cache is unavailable: this result was computed here and not shared.")
 
@@ -163,6 +174,11 @@ if result.message:
 if not result.candidates:
     st.stop()
 
+try:
+    kept: set[str] | None = set(work.shortlist())
+except OdorDiffError as e:
+    kept = None
+    st.warning(f"Keeping candidates is unavailable: {widgets.md_text(str(e))}")
 cols = st.columns(GRID_COLS)
 for i, cand in enumerate(result.candidates):
     with cols[i % GRID_COLS], st.container(border=True):
@@ -178,8 +194,10 @@ for i, cand in enumerate(result.candidates):
             known = cand.nearest.name or cand.nearest.smiles if cand.nearest else "a known material"
             st.caption(f"known as {widgets.md_text(known)}")
         widgets.nearest_caption(cand.nearest)
-        in_list = cand.smiles in state.shortlist()
+        in_list = kept is not None and cand.smiles in kept
         if ss.get(f"sl_{cand.smiles}") != in_list:
             ss[f"sl_{cand.smiles}"] = in_list
-        st.checkbox("shortlist", key=f"sl_{cand.smiles}", on_change=_toggle_shortlist, args=(cand, req.prompt))
-        st.button("More like this", key=f"more_{cand.smiles}", on_click=_more_like_this, args=(cand.smiles,))
+        st.checkbox("shortlist", key=f"sl_{cand.smiles}", on_change=_toggle_shortlist, args=(cand, req.prompt),
+                    disabled=kept is None or not editable, help=None if editable else work.VIEWER_REASON)
+        st.button("More like this", key=f"more_{cand.smiles}", on_click=_more_like_this, args=(cand.smiles,),
+                  disabled=not editable, help=None if editable else work.VIEWER_REASON)

@@ -23,12 +23,14 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # run from a checkout without installing
 
 from odordiff_core.config import Settings  # noqa: E402
+from scripts.benchmarks.api import bench_api  # noqa: E402
 from scripts.benchmarks.app import bench_app  # noqa: E402
 from scripts.benchmarks.cache import bench_cache  # noqa: E402
 from scripts.benchmarks.common import NotAvailable, Section, machine_info, markdown, print_section  # noqa: E402
+from scripts.benchmarks.memory import bench_memory  # noqa: E402
 from scripts.benchmarks.models import bench_generator, bench_pipeline, bench_predictor, bench_text  # noqa: E402
 
-SECTIONS = ("predictor", "text", "generator", "pipeline", "cache", "app")
+SECTIONS = ("predictor", "text", "generator", "pipeline", "cache", "app", "memory", "api")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         "pipeline": lambda s: bench_pipeline(settings, s, shared),
         "cache": lambda s: bench_cache(settings, s, shared, args.redis_url),
         "app": lambda s: bench_app(settings, s, shared, args.app.resolve()),
+        "memory": lambda s: bench_memory(settings, s, shared),
+        "api": lambda s: bench_api(settings, s, shared),
     }
     sections = []
     for name in SECTIONS:

@@ -15,7 +15,7 @@ import sys
 
 from ..errors import OdorDiffError
 
-_MODULES = ("data", "predictor", "text", "generator", "safety", "soundness")  # order sets the order in --help
+_MODULES = ("data", "predictor", "text", "generator", "safety", "soundness", "materials", "serve", "store")  # order sets the order in --help
 
 
 def build_parser() -> argparse.ArgumentParser:

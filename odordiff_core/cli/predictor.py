@@ -30,7 +30,19 @@ def register_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predictor", help="cross-validated mean per-label ROC-AUC (retrains in every fold)")
     p.add_argument("--split", choices=("random", "scaffold"), default="random")
     p.add_argument("--folds", type=int, default=5)
-    p.add_argument("--seed", type=int, default=11)
+    p.add_argument("--seed", type=int, default=11, help="fold and training seed (one run)")
+    p.add_argument("--seeds", type=int, nargs="+", metavar="SEED",
+                   help="several seeds, e.g. --seeds 0 1 2: one full cross-validation each, then the mean over seeds")
+    p.add_argument("--only-folds", metavar="LIST", help="comma-separated folds to score (screening), default all")
+    p.add_argument("--extra-sources", metavar="LIST",
+                   help="label sources mapped onto the 138 labels for the training folds (comma-separated: ifra, "
+                        "goodscents, leffingwell; 'none' for GS-LF alone); default: the recipe's")
+    p.add_argument("--extra-task-min", type=int, metavar="N",
+                   help="also learn each unmapped raw term of the extra sources recorded for >= N GS-LF molecules as "
+                        "an extra task (0 = none); default: the recipe's")
+    p.add_argument("--transfer", action="store_true",
+                   help="instead of cross-validation: train on all of GS-LF and score the IFRA glossary molecules that "
+                        "GS-LF lacks (their descriptors mapped onto the labels), beside a Morgan logistic regression")
     p.set_defaults(func=_evaluate)
     c = sub.add_parser("confidence", help="held-out quality of the predictor's high / medium / low confidence levels "
                                           "(retrains in each fold scored)")
@@ -124,7 +136,7 @@ def _train(args: argparse.Namespace) -> int:
     from ..datasets import GSLF_FILE, load_labelled
     from ..features import featurize
     from ..odor import PREDICTOR_DIR, PredictorConfig, ensemble_proba, load_predictor
-    from ..train.predictor import save_known_scores, save_predictor, train_ensemble
+    from ..train.predictor import load_extra, save_known_scores, save_predictor, train_ensemble
 
     settings = Settings.from_env()
     out_dir = settings.weights_dir / PREDICTOR_DIR
@@ -134,7 +146,9 @@ def _train(args: argparse.Namespace) -> int:
     X = featurize(data.mols)
     if not args.known_scores_only:
         cfg = PredictorConfig(seed=args.seed)
-        ens = train_ensemble(X, data.Y, cfg)
+        extra = load_extra(settings, data, cfg.extra_sources, aux_min=cfg.extra_task_min)[0] if cfg.extra_sources \
+            else None
+        ens = train_ensemble(X, data.Y, cfg, extra=extra)
         version = save_predictor(ens, data.labels, cfg, out_dir,
                                  {"trained_on": GSLF_FILE, "n_molecules": len(data.mols),
                                   "n_invalid_rows": data.n_invalid})
@@ -155,32 +169,100 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     from ..config import Settings
     from ..datasets import load_labelled
-    from ..eval.predictor import cross_validate, random_folds, scaffold_folds
+    from ..eval.predictor import SeedResult, cross_validate, make_folds
     from ..features import featurize
     from ..odor import PredictorConfig
+    from ..train.predictor import load_extra
 
     t0 = time.perf_counter()
-    data = load_labelled(Settings.from_env())
-    X = featurize(data.mols)
+    seeds = args.seeds or [args.seed]
+    only = _fold_list(args.only_folds, args.folds, "--only-folds") if args.only_folds else None
+    cfg0 = PredictorConfig()
+    sources = cfg0.extra_sources if args.extra_sources is None else _source_list(args.extra_sources)
+    task_min = cfg0.extra_task_min if args.extra_task_min is None else args.extra_task_min
+    settings = Settings.from_env()
+    data = load_labelled(settings)
+    X = featurize(data.mols)  # once for every seed
     n = len(data.mols)
-    folds = (random_folds(n, args.folds, args.seed) if args.split == "random"
-             else scaffold_folds(list(data.mols), args.folds, args.seed))
-    cfg = PredictorConfig(seed=args.seed)
-    print(f"split={args.split} folds={args.folds} seed={args.seed} molecules={n} "
-          f"(invalid rows left out: {data.n_invalid}) ensemble={cfg.members} x MLP({cfg.hidden}) "
-          f"+ {cfg.knn_weight} x kNN(k={cfg.knn_k}, atom-pair Tanimoto^{cfg.knn_power:g})")
-    print(f"{'fold':>4} {'train':>6} {'test':>6} {'labels':>6} {'AUROC':>7} {'ECE':>7} {'Brier':>7} {'time':>6}")
+    if args.transfer:
+        return _transfer(settings, data, X, tuple(s for s in sources if s != "ifra"), task_min, t0)
+    extra = None
+    if sources:
+        extra, counts = load_extra(settings, data, sources, aux_min=task_min)
+        print(f"extra tasks: {len(extra.tasks)} (raw terms recorded for >= {task_min} GS-LF molecules)" if task_min
+              else "extra tasks: none")
+        for c in counts:
+            print(f"extra labels from {c.source}: {c.records} records, {c.new_positives} new positives on GS-LF "
+                  f"molecules (training folds only), {c.outside_molecules} molecules outside GS-LF")
+    print(f"split={args.split} folds={args.folds} seeds={','.join(map(str, seeds))} molecules={n} "
+          f"(invalid rows left out: {data.n_invalid}) ensemble={cfg0.members} x MLP({cfg0.hidden}) "
+          f"+ {cfg0.knn_weight} x kNN(k={cfg0.knn_k}, atom-pair Tanimoto^{cfg0.knn_power:g}) "
+          f"extra sources: {','.join(sources) or 'none'} extra-task-min={task_min}", flush=True)
 
     def show(r) -> None:
         print(f"{r.fold:>4} {r.n_train:>6} {r.n_test:>6} {r.n_labels_scored:>6} {r.mean_auroc:>7.4f} "
               f"{r.ece:>7.4f} {r.brier:>7.4f} {r.seconds:>5.0f}s", flush=True)
 
-    results = cross_validate(X, data.Y, folds, cfg, report=show)
-    aucs = np.array([r.mean_auroc for r in results])
-    print(f"mean {aucs.mean():.4f} ± {aucs.std():.4f} (std over folds); ECE {np.mean([r.ece for r in results]):.4f}; "
+    runs = []
+    for seed in seeds:
+        print(f"seed={seed}\n{'fold':>4} {'train':>6} {'test':>6} {'labels':>6} {'AUROC':>7} {'ECE':>7} {'Brier':>7} "
+              f"{'time':>6}", flush=True)
+        folds = make_folds(args.split, data.mols, args.folds, seed)
+        res = SeedResult(seed, tuple(cross_validate(X, data.Y, folds, PredictorConfig(seed=seed), report=show,
+                                                     extra=extra, only_folds=only)))
+        print(f"seed {seed}: mean {res.mean_auroc:.4f} ± {res.std_auroc:.4f} (std over folds); "
+              f"ECE {np.mean([r.ece for r in res.folds]):.4f}", flush=True)
+        runs.append(res)
+    means = np.array([r.mean_auroc for r in runs])
+    print("per seed: " + ", ".join(f"{r.seed}: {r.mean_auroc:.4f} ± {r.std_auroc:.4f}" for r in runs))
+    print(f"mean over seeds {means.mean():.4f} (min {means.min():.4f}, max {means.max():.4f}); "
           f"total {time.perf_counter() - t0:.0f} s")
-    print(f"MEAN_AUROC={aucs.mean():.4f}")
+    print(f"MEAN_AUROC={means.mean():.4f}")
     return 0
+
+
+def _transfer(settings, data, X, sources: tuple[str, ...], task_min: int, t0: float) -> int:
+    """`evaluate predictor --transfer`: GS-LF (plus `sources`, never IFRA) -> the IFRA molecules outside GS-LF."""
+    from ..chem import connectivity_key
+    from ..datasets import raw_label_sources
+    from ..eval.predictor import transfer_check
+    from ..odor import PredictorConfig
+    from ..train.predictor import build_extra, load_extra, load_label_map
+
+    keys = [connectivity_key(m) for m in data.mols]
+    test, test_mols, _ = build_extra(keys, data.Y, load_label_map(data.labels),
+                                     {"ifra": raw_label_sources(settings)["ifra"]})
+    leave_out = frozenset(connectivity_key(m) for m in test_mols)
+    extra = load_extra(settings, data, sources, leave_out, task_min)[0] if sources else None
+    print(f"transfer: train on GS-LF ({len(data.mols)} molecules) + extra sources {','.join(sources) or 'none'}; "
+          f"test on {len(test_mols)} IFRA glossary molecules not in GS-LF (descriptors mapped by label_map.csv)",
+          flush=True)
+    r = transfer_check("ifra", X, data.Y, data.mols, test_mols, test.Y, PredictorConfig(), extra)
+    print(f"labels scored {r.n_labels_scored}: ensemble AUROC {r.ensemble_auroc:.4f}, Morgan logistic regression "
+          f"{r.baseline_auroc:.4f}; total {time.perf_counter() - t0:.0f} s")
+    print(f"TRANSFER_AUROC={r.ensemble_auroc:.4f} BASELINE_AUROC={r.baseline_auroc:.4f}")
+    return 0
+
+
+def _source_list(text: str) -> tuple[str, ...]:
+    """Returns the label sources of a comma-separated list ('none' = no source); InvalidInput for an unknown one."""
+    from ..errors import InvalidInput
+    from ..train.predictor import EXTRA_SOURCES
+
+    sources = tuple(x.strip() for x in text.split(",") if x.strip() and x.strip() != "none")
+    if set(sources) - set(EXTRA_SOURCES):
+        raise InvalidInput(f"Unknown label source(s) in {text!r}; choose from {', '.join(EXTRA_SOURCES)} or none.")
+    return sources
+
+
+def _fold_list(text: str, k: int, option: str) -> list[int]:
+    """Returns the fold numbers of a comma-separated list; InvalidInput when one is not in 0..k-1."""
+    from ..errors import InvalidInput
+
+    use = [int(f) for f in text.split(",") if f.strip().isdigit()]
+    if not use or any(not 0 <= f < k for f in use):
+        raise InvalidInput(f"{option} must list fold numbers from 0 to {k - 1}, got {text!r}.")
+    return use
 
 
 def _evaluate_confidence(args: argparse.Namespace) -> int:
@@ -189,29 +271,25 @@ def _evaluate_confidence(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ..config import Settings
-    from ..errors import InvalidInput
     from ..eval.confidence import HeldOut, describe, held_out_predictions, level_table
     from ..scores import CONFIDENCE
 
     t0 = time.perf_counter()
-    use = [int(f) for f in args.score_folds.split(",") if f.strip().isdigit()]
-    if not use or any(not 0 <= f < args.folds for f in use):
-        raise InvalidInput(f"--score-folds must list fold numbers from 0 to {args.folds - 1}, got {args.score_folds!r}.")
+    use = _fold_list(args.score_folds, args.folds, "--score-folds")
     if args.load:
         with np.load(args.load) as z:
             held = HeldOut(z["probs"], z["spread"], z["similarity"], z["Y"], z["fold"])
         print(f"held-out arrays from {args.load} (folds {sorted(set(held.fold.tolist()))}) thresholds={CONFIDENCE}")
     else:
         from ..datasets import load_labelled
-        from ..eval.predictor import random_folds, scaffold_folds
+        from ..eval.predictor import make_folds
         from ..features import featurize
         from ..odor import PredictorConfig
 
         data = load_labelled(Settings.from_env())
         X = featurize(data.mols)
         n = len(data.mols)
-        folds = (random_folds(n, args.folds, args.seed) if args.split == "random"
-                 else scaffold_folds(list(data.mols), args.folds, args.seed))
+        folds = make_folds(args.split, data.mols, args.folds, args.seed)
         print(f"split={args.split} folds={args.folds} scored={use} seed={args.seed} molecules={n} "
               f"thresholds={CONFIDENCE}")
         held = held_out_predictions(X, data.Y, folds, PredictorConfig(seed=args.seed), use,

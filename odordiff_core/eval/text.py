@@ -3,6 +3,10 @@
 The shipped interpreter is scored against two baselines (keyword match, embedding similarity to the label
 names) on the held-out GoodScents descriptions of `train.text.split_examples` (same seed, same molecules),
 and on the evocative prompts in package_data/eval/evocative_prompts.jsonl (written before tuning).
+Perfumers' words (text/vocabulary.py): the share of a briefs file (`--briefs`, e.g. the 40 briefs of
+the repository's test data (perfumer_briefs_40.jsonl), written before tuning and kept fixed) with an expected label in the shown
+top 5; the share of the trade-name table whose name reads as a material with a structure; and for the 24
+materials of COMMON_MATERIALS, whether the brief "<name>" puts its defining note in the top 3.
 """
 from __future__ import annotations
 
@@ -21,6 +25,19 @@ from ..text import Interpreter, MiniLMEncoder, load_interpreter
 from ..train.text import TrainConfig, label_matrix, load_examples, split_examples
 
 EVOCATIVE_FILE = PACKAGE_DATA_DIR / "eval" / "evocative_prompts.jsonl"  # {id, text, expected: [labels]} per line
+LONG_BRIEF_CHARS = 2000  # the latency check's brief: material names repeated to this length (the app's max_chars)
+
+# 24 materials every perfumer's palette holds, with the note that defines each (the perfumer's reading, given as
+# GS-LF labels; two where the material is known for both). Written before the vocabulary was tuned.
+COMMON_MATERIALS: dict[str, tuple[str, ...]] = {
+    "Hedione": ("jasmin",), "Iso E Super": ("woody",), "Galaxolide": ("musk",), "Ambroxan": ("amber",),
+    "Calone": ("ozone", "melon"), "linalool": ("floral",), "limonene": ("citrus",), "coumarin": ("coumarinic",),
+    "vanillin": ("vanilla",), "ethyl vanillin": ("vanilla",), "Lilial": ("muguet",), "hydroxycitronellal": ("muguet",),
+    "citral": ("lemon",), "geraniol": ("rose",), "phenylethyl alcohol": ("rose",), "eugenol": ("clove",),
+    "cis-3-hexenol": ("green",), "benzyl acetate": ("jasmin",), "alpha-ionone": ("violet",), "Cashmeran": ("musk",),
+    "Javanol": ("sandalwood",), "dihydromyrcenol": ("citrus",), "ethylene brassylate": ("musk",),
+    "methyl anthranilate": ("orangeflower",),
+}
 
 
 def recall_at_k(scores: np.ndarray, Y: np.ndarray, k: int = 5) -> float:
@@ -60,8 +77,97 @@ def similarity_scores(encoder: MiniLMEncoder, texts: list[str], label_emb: np.nd
 
 
 def load_evocative(path: Path = EVOCATIVE_FILE) -> list[dict[str, Any]]:
-    """Returns the evocative prompts ({id, text, expected: [labels]}) from the JSON Lines file (package data)."""
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    """Returns the evocative prompts ({id, text, expected: [labels]}) from a JSON Lines file (default: package data).
+
+    Raises InvalidInput when the file is missing or a line is not such an object.
+    """
+    from ..errors import InvalidInput
+
+    if not path.is_file():
+        raise InvalidInput(f"No briefs file at {path}. Give a JSON Lines file with {{id, text, expected}} per line.")
+    out = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"{path} line {n} is not JSON ({exc.msg}).") from None
+        if not (isinstance(obj, dict) and "id" in obj and isinstance(obj.get("text"), str)
+                and isinstance(obj.get("expected"), list)):
+            raise InvalidInput(f"{path} line {n} needs \"id\", a string \"text\" and an \"expected\" list of labels.")
+        out.append(obj)
+    return out
+
+
+def shown_hits(it: Interpreter, prompts: list[dict[str, Any]]) -> tuple[int, list[str]]:
+    """Returns (prompts with an expected label among the first 5 weights the reader shows, ids of the others)."""
+    shown = [list(r.weights)[:5] for r in it.interpret_many([p["text"] for p in prompts])]
+    misses = [p["id"] for p, top in zip(prompts, shown) if not set(top) & set(p["expected"])]
+    return len(prompts) - len(misses), misses
+
+
+@dataclass(frozen=True)
+class VocabularyScore:
+    """The perfumers'-words figures (None where not measured)."""
+
+    briefs_hits: int | None  # briefs with an expected label in the shown top 5
+    n_briefs: int
+    briefs_misses: tuple[str, ...]
+    trade_rows: int  # rows of package_data/materials/trade_names.csv
+    trade_resolved: int  # rows whose name reads as a material with a structure
+    common_hits: int  # COMMON_MATERIALS with their defining note in the shown top 3
+    common_misses: tuple[str, ...]
+    latency_ms_p50_cpu: float  # CPU time of interpret(), 1 thread, warm: evocative prompts + the long brief
+    latency_ms_long_cpu: float  # CPU time of interpret() on the LONG_BRIEF_CHARS brief of material names (median of 5)
+
+
+def evaluate_vocabulary(it: Interpreter, briefs: Path | None) -> VocabularyScore:
+    """Measures the perfumers'-words readers of a loaded interpreter (see the module docstring)."""
+    import csv
+
+    import torch
+
+    from ..text.vocabulary import TRADE_NAMES_FILE, ReadingKind
+
+    hits: int | None = None
+    misses: list[str] = []
+    n = 0
+    if briefs is not None:
+        items = load_evocative(briefs)
+        n = len(items)
+        hits, misses = shown_hits(it, items)
+    rows: list[dict[str, str]] = []
+    if TRADE_NAMES_FILE.is_file():
+        with TRADE_NAMES_FILE.open(encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    read = it.interpret_many([r["name"] for r in rows]) if rows else []
+    resolved = sum(any(x.kind == ReadingKind.MATERIAL and x.smiles for x in r.readings) for r in read)
+    common = it.interpret_many(list(COMMON_MATERIALS))
+    common_misses = [name for (name, notes), r in zip(COMMON_MATERIALS.items(), common)
+                     if not set(list(r.weights)[:3]) & set(notes)]
+    names = [r["name"] for r in rows] or list(COMMON_MATERIALS)
+    long_brief = ""
+    while len(long_brief) < LONG_BRIEF_CHARS:
+        long_brief += ", ".join(names) + ", "
+    long_brief = long_brief[:LONG_BRIEF_CHARS]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # this evaluation process only
+    texts = [p["text"] for p in load_evocative()] + [long_brief]
+    times, long_times = [], []
+    for rep in range(3):
+        for t in texts:
+            s = time.process_time()
+            it.interpret(t)
+            if rep:  # the first pass is the warm-up
+                times.append((time.process_time() - s) * 1000)
+    for _ in range(5):
+        s = time.process_time()
+        it.interpret(long_brief)
+        long_times.append((time.process_time() - s) * 1000)
+    torch.set_num_threads(threads)
+    return VocabularyScore(hits, n, tuple(misses), len(rows), resolved, len(COMMON_MATERIALS) - len(common_misses),
+                           tuple(common_misses), float(np.median(times)), float(np.median(long_times)))
 
 
 @dataclass(frozen=True)
@@ -91,10 +197,13 @@ class TextEvaluation:
     evocative_misses: tuple[str, ...]  # ids with no expected label in the model's shown top 5
     evocative_hits_ranking: int  # model hits counted on its full ranking, like the baselines
     model_version: str
+    vocabulary: VocabularyScore | None = None  # perfumers' words (None: the interpreter has no vocabulary)
 
 
-def evaluate(settings: Settings, cfg: TrainConfig = TrainConfig(), log: Callable[..., Any] = print) -> TextEvaluation:
-    """Measures the shipped interpreter against the two baselines on the same held-out descriptions."""
+def evaluate(settings: Settings, cfg: TrainConfig = TrainConfig(), log: Callable[..., Any] = print,
+             briefs: Path | None = None) -> TextEvaluation:
+    """Measures the shipped interpreter against the two baselines on the same held-out descriptions, and its
+    perfumers'-words readers (on `briefs` when given)."""
     t0 = time.perf_counter()
     it: Interpreter = load_interpreter(settings)
     load_s = time.perf_counter() - t0
@@ -120,9 +229,7 @@ def evaluate(settings: Settings, cfg: TrainConfig = TrainConfig(), log: Callable
         return len(evo) - len(miss), miss
 
     ranked_hits = hits(it.score(evo_texts))[0]
-    shown = [list(r.weights)[:5] for r in it.interpret_many(evo_texts)]  # what the user sees
-    misses = [p["id"] for p, top in zip(evo, shown) if not set(top) & set(p["expected"])]
-    model_hits = len(evo) - len(misses)
+    model_hits, misses = shown_hits(it, evo)  # what the user sees
     scores = {
         "model": MethodScore(recall_at_k(model_S, Y), mean_average_precision(model_S, Y), model_hits),
         "keyword": MethodScore(recall_at_k(kw_S, Y), mean_average_precision(kw_S, Y), hits(keyword_scores(evo_texts, labels, prior))[0]),
@@ -150,4 +257,5 @@ def evaluate(settings: Settings, cfg: TrainConfig = TrainConfig(), log: Callable
         latency_ms_mean=lat[default_threads][0], latency_ms_p95=lat[default_threads][1],
         latency_ms_mean_1thread=lat[1][0], latency_ms_p95_1thread=lat[1][1],
         evocative_misses=tuple(misses), evocative_hits_ranking=ranked_hits, model_version=it.version,
+        vocabulary=evaluate_vocabulary(it, briefs) if it.vocabulary is not None else None,
     )

@@ -9,6 +9,10 @@ After `grammar.parse_prompt` has cut the prompt into clauses:
    `odordiff_core/train/text.py`) reads `features.head_features` of the clause embedding. Labels it adds
    beyond the direct hits are reported in `approximations` under the clause text. Content words that
    neither the lexicon nor the head could map are listed in `unmapped`: nothing is guessed silently.
+5. Perfumers' words (`vocabulary.py`): material and trade names, fragrance families and everyday nouns
+   become labels with their evidence (`Interpretation.readings`, one line each); a word with no evidence
+   borrows its nearest known word's labels (an approximation, with the cosine); an unmapped word that is
+   spelled like a known material gets suggestions (`Interpretation.suggestions`).
 """
 from __future__ import annotations
 
@@ -25,8 +29,11 @@ from ..config import Settings
 from ..errors import ModelNotFound
 from .encoder import EMBED_DIM, MiniLMEncoder, load_encoder
 from .features import head_features
-from .grammar import ParsedPrompt, parse_prompt, word_forms
+from .grammar import Clause, ParsedPrompt, parse_prompt, word_forms
+from .vocabulary import NEAR_BAND, NEAR_K, NEGATED_NAME_LABELS, NameReading, ReadingKind, Vocabulary, load_vocabulary
 
+_NAMED = (ReadingKind.MATERIAL, ReadingKind.FAMILY)  # entries that name a thing (not a word read for its odor)
+MAX_SUGGESTED_WORDS = 8  # unmapped words per brief that get spelling suggestions (bounds the latency)
 MIN_WEIGHT = 0.05  # weights below this are dropped from Interpretation.weights (noise for the generator)
 MAX_LABELS = 15  # at most this many descriptors in Interpretation.weights
 # The weights folder layout, shared with `odordiff train text` (which writes it).
@@ -49,6 +56,20 @@ class Interpretation:
     truncated_chars: int  # characters cut off the end of the prompt (0 = whole prompt read)
     model_version: str
     message: str | None = None  # set when nothing could be mapped
+    readings: tuple[NameReading, ...] = ()  # names and words read through their evidence, in brief order
+    suggestions: dict[str, tuple[str, ...]] = field(default_factory=dict)  # unmapped word -> known names spelled like it
+
+    @property
+    def seed_smiles(self) -> tuple[str, ...]:
+        """Returns the structures of the materials the brief names (not negated), in brief order: where
+        exploration edits start ("like Hedione but greener" starts from methyl dihydrojasmonate)."""
+        return tuple(dict.fromkeys(r.smiles for r in self.readings
+                                   if r.kind == ReadingKind.MATERIAL and r.smiles and not r.negated))
+
+    def evidence_lines(self) -> tuple[str, ...]:
+        """Returns one line per reading, then one per unmapped word with suggestions (CLI and app)."""
+        return (tuple(r.line() for r in self.readings)
+                + tuple(f"{w}: unknown name; closest known: {', '.join(s)}" for w, s in self.suggestions.items()))
 
     def to_json(self) -> dict[str, Any]:
         """Returns the JSON-ready dict of the `odordiff interpret --format json` contract."""
@@ -63,17 +84,22 @@ class Interpretation:
             "used_chars": len(self.prompt) - self.truncated_chars,
             "message": self.message,
             "model_version": self.model_version,
+            "readings": [r.to_json() for r in self.readings],
+            "suggestions": {k: list(v) for k, v in self.suggestions.items()},
         }
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Interpretation:
         """Returns the Interpretation that `to_json` wrote (`used_chars` is derived, so it is not read back).
 
-        Raises KeyError when a contract key is missing; `message` may be absent (older JSON).
+        Raises KeyError when a contract key is missing; `message`, `readings` and `suggestions` may be absent
+        (older JSON, read as none).
         """
         return cls(prompt=d["prompt"], weights=dict(d["weights"]), excluded=tuple(d["excluded"]), note=d["note"],
                    unmapped=tuple(d["unmapped"]), approximations={k: tuple(v) for k, v in d["approximations"].items()},
-                   truncated_chars=d["truncated_chars"], model_version=d["model_version"], message=d.get("message"))
+                   truncated_chars=d["truncated_chars"], model_version=d["model_version"], message=d.get("message"),
+                   readings=tuple(NameReading.from_json(r) for r in d.get("readings", ())),
+                   suggestions={k: tuple(v) for k, v in d.get("suggestions", {}).items()})
 
 
 @dataclass(frozen=True)
@@ -82,11 +108,12 @@ class LexiconEntry:
     weights: tuple[float, ...]  # 1.0 for a direct hit; co-occurrence share for approximations
     kind: str  # "direct" (label, spelling, synonym) | "approx" (no GS-LF label: nearest labels from data)
     via: str | None = None  # the GoodScents tag whose co-occurring labels are used (approximations)
+    reading: NameReading | None = None  # the evidence shown when this entry is used (vocabulary, tag approximations)
 
 
 # What `_combine` returns per prompt: (ranking scores, positive weights, excluded label indices,
-# approximations, unmapped words).
-_Combined = tuple[np.ndarray, np.ndarray, list[int], dict[str, tuple[str, ...]], list[str]]
+# approximations, unmapped words, readings).
+_Combined = tuple[np.ndarray, np.ndarray, list[int], dict[str, tuple[str, ...]], list[str], list[NameReading]]
 
 
 @dataclass(frozen=True, eq=False)
@@ -109,6 +136,7 @@ class Interpreter:
     word_sim_factor: float  # ... at this share of the term's weights
     version: str
     max_term_words: int = 4
+    vocabulary: Vocabulary | None = None  # perfumers' words (None: the lexicon alone)
     _index: dict[str, int] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -124,16 +152,25 @@ class Interpreter:
         h = np.maximum(x @ self.w1 + self.b1, 0.0)  # (N, H)
         return 1.0 / (1.0 + np.exp(-(h @ self.w2 + self.b2)))  # (N, 138)
 
+    def _entry(self, term: str) -> LexiconEntry | None:
+        """Returns the entry of a term: a label word first, then a family, material or everyday word, then a
+        GoodScents tag approximation; None when nothing knows it."""
+        entry = self.lexicon.get(term)
+        if (entry is not None and entry.kind == "direct") or self.vocabulary is None:
+            return entry
+        v = self.vocabulary.get(term)
+        return entry if v is None else LexiconEntry(v.labels, v.weights, str(v.reading.kind), None, v.reading)
+
     def _lookup(self, words: tuple[str, ...]) -> list[tuple[str, LexiconEntry | None]]:
-        """Greedy longest-match of lexicon terms over the words; unknown words come back with None."""
+        """Greedy longest-match of lexicon and vocabulary terms over the words; unknown words come back with None."""
         out: list[tuple[str, LexiconEntry | None]] = []
         i = 0
         while i < len(words):
             for n in range(min(self.max_term_words, len(words) - i), 0, -1):
                 term = " ".join(words[i:i + n])
-                entry = self.lexicon.get(term)
+                entry = self._entry(term)
                 if entry is None and n == 1:
-                    entry = next((self.lexicon[f] for f in word_forms(term)[1:] if f in self.lexicon), None)
+                    entry = next((e for f in word_forms(term)[1:] if (e := self._entry(f)) is not None), None)
                 if entry is not None or n == 1:
                     out.append((term, entry))
                     i += n
@@ -157,61 +194,115 @@ class Interpreter:
 
     def _score(self, prompts: list[str]) -> tuple[list[ParsedPrompt], list[_Combined]]:
         parsed = [parse_prompt(p) for p in prompts]
-        texts = [c.text for pp in parsed for c in pp.clauses]
-        unknown = sorted({t for pp in parsed for c in pp.clauses for t, e in self._lookup(c.words) if e is None})
+        found = {c: self._lookup(c.words) for pp in parsed for c in pp.clauses}  # each distinct clause once
+        # The head reads each distinct clause text once; a clause made only of material or family names is not
+        # read by it (the encoder is most of the latency, and a brief can list dozens of names).
+        texts = list(dict.fromkeys(c.text for c, terms in found.items()
+                                   if not all(e is not None and e.kind in _NAMED for _, e in terms)))
+        unknown = sorted({t for terms in found.values() for t, e in terms if e is None})
         emb = self.embed(texts + unknown) if texts else np.zeros((0, EMBED_DIM), dtype=np.float32)  # one batch
         probs = self.head_proba(emb[: len(texts)]) if texts else np.zeros((0, len(self.labels)))  # (C, 138)
+        row = {t: i for i, t in enumerate(texts)}
+        unread = np.zeros(len(self.labels))  # (138,) head probabilities of a clause the head did not read
         near = self._nearest_terms(unknown, emb[len(texts):])
-        out, k = [], 0
+        out = []
         for pp in parsed:
-            out.append(self._combine(pp, probs[k:k + len(pp.clauses)], near))
-            k += len(pp.clauses)
+            clause_probs = np.array([probs[row[c.text]] if c.text in row else unread for c in pp.clauses])
+            out.append(self._combine(pp, clause_probs.reshape(len(pp.clauses), len(self.labels)), near, found))
         return parsed, out
 
     def _nearest_terms(self, words: list[str], emb: np.ndarray) -> dict[str, LexiconEntry]:
         """Returns {unknown word: borrowed entry} for words whose embedding is close to a lexicon term."""
         if not words:
             return {}
-        sims = emb @ self.term_emb.T  # (W, T)
         probs = self.head_proba(emb)  # (W, 138): the head reading the word alone ("soil" -> earthy)
+        # Candidates: the lexicon's terms, then the vocabulary's everyday words (with a vocabulary, one threshold).
+        cand_terms, cand_emb, threshold = list(self.terms), self.term_emb, self.word_sim_threshold
+        if self.vocabulary is not None:
+            cand_terms += self.vocabulary.near_terms
+            cand_emb = np.concatenate([self.term_emb, self.vocabulary.near_emb])  # (T + V, 384)
+            threshold = self.vocabulary.near_threshold
+        sims = emb @ cand_emb.T  # (W, T + V)
         out = {}
         for w, row, p in zip(words, sims, probs):
+            if self._looks_like_a_name(w):
+                continue  # a misspelt or unknown trade name stays unmapped, with the names it resembles
             j = int(np.argmax(row))
             read = [i for i in np.argsort(-p)[:3] if p[i] >= self.model_threshold]
             if read:
-                out[w] = LexiconEntry(tuple(self.labels[i] for i in read),
-                                      tuple(float(self.word_sim_factor * p[i]) for i in read), "approx", None)
-            elif row[j] >= self.word_sim_threshold:
-                e = self.lexicon[self.terms[j]]
-                out[w] = LexiconEntry(e.labels, tuple(self.word_sim_factor * x for x in e.weights), "approx", self.terms[j])
+                labs = tuple(self.labels[i] for i in read)
+                reading = NameReading(w, ReadingKind.MODEL, "the text head's reading of the word alone (approximation)", labs)
+                out[w] = LexiconEntry(labs, tuple(float(self.word_sim_factor * p[i]) for i in read), "approx", None, reading)
+            elif row[j] >= threshold:
+                if (e := self._neighbours_entry(w, row, cand_terms)) is not None:
+                    out[w] = e
         return out
 
-    def _combine(self, pp: ParsedPrompt, probs: np.ndarray, near: dict[str, LexiconEntry]) -> _Combined:
+    def _neighbours_entry(self, word: str, sims: np.ndarray, terms: list[str]) -> LexiconEntry | None:
+        """Returns the labels the nearest known words agree on: up to NEAR_K neighbours within NEAR_BAND of the
+        best cosine, each label summed over them (cosine x weight), the top 3 at >= half the best label's support.
+
+        One neighbour alone is often a spelling likeness ("pralines" -> privet); several agreeing are a meaning.
+        """
+        used = [(terms[j], float(sims[j]), e) for j in np.argsort(-sims)[:NEAR_K]
+                if sims[j] >= sims.max() - NEAR_BAND and (e := self._entry(terms[j])) is not None]
+        support: dict[str, float] = {}
+        for _, cos, e in used:
+            for lab, w in zip(e.labels, e.weights):
+                support[lab] = support.get(lab, 0.0) + cos * w
+        if not support:
+            return None
+        best = max(support.values())
+        labs = sorted((lab for lab in support if support[lab] >= 0.5 * best), key=lambda lab: -support[lab])[:3]
+        cosines = f"{used[0][1]:.2f}" + (f"–{used[-1][1]:.2f}" if len(used) > 1 else "")
+        reading = NameReading(word, ReadingKind.NEAREST, f"nearest: {', '.join(t for t, _, _ in used)} (approximation, "
+                              f"cosine {cosines})", tuple(labs))
+        return LexiconEntry(tuple(labs), tuple(self.word_sim_factor * support[lab] / best for lab in labs), "approx",
+                            used[0][0], reading)
+
+    def _looks_like_a_name(self, word: str) -> bool:
+        """Returns True when the word is spelled like a known material name (difflib ratio >= 0.8)."""
+        return self.vocabulary is not None and len(word) >= 4 and bool(self.vocabulary.suggest(word))
+
+    def _combine(self, pp: ParsedPrompt, probs: np.ndarray, near: dict[str, LexiconEntry],
+                 found: dict[Clause, list[tuple[str, LexiconEntry | None]]]) -> _Combined:
         n = len(self.labels)
         pos = np.zeros(n)  # (138,) positive weight
         rank_tiebreak = np.zeros(n)  # (138,) head probabilities, used only to order otherwise equal labels
         excluded: set[int] = set()
         approximations: dict[str, tuple[str, ...]] = {}
         unmapped: list[str] = []
+        readings: dict[tuple[str, str, bool], NameReading] = {}  # (term, kind, negated) -> reading, brief order
         for clause, p in zip(pp.clauses, probs):
             direct = np.zeros(n)  # (138,)
             unknown = []
-            for term, entry in self._lookup(clause.words):
+            named = False  # the clause names a label, tag, material or family (not only words read by likeness)
+            for term, entry in found[clause]:
                 entry = entry or near.get(term)
                 if entry is None:
                     unknown.append(term)
                     continue
-                for lab, w in zip(entry.labels, entry.weights):
+                labels, weights = entry.labels, entry.weights
+                if clause.negated and entry.kind in (ReadingKind.MATERIAL, ReadingKind.FAMILY):
+                    # "not like Hedione": exclude what defines it, not every label it carries
+                    labels, weights = labels[:NEGATED_NAME_LABELS], (1.0,) * min(len(labels), NEGATED_NAME_LABELS)
+                for lab, w in zip(labels, weights):
                     direct[self._index[lab]] = max(direct[self._index[lab]], w)
-                if entry.kind == "approx":
+                named = named or not (entry.kind == ReadingKind.EVERYDAY
+                                      or (entry.reading is not None and entry.reading.kind == ReadingKind.NEAREST))
+                if entry.kind in ("approx", ReadingKind.EVERYDAY, ReadingKind.FAMILY):  # no label of its own
                     approximations[term] = entry.labels
+                if entry.reading is not None:  # a material keeps its listed spelling ("Hedione"), the rest the brief's
+                    named = entry.kind == ReadingKind.MATERIAL
+                    r = entry.reading.with_use(entry.reading.term if named else term, clause.negated, labels)
+                    readings.setdefault((r.term, str(r.kind), r.negated), r)
             read = p >= self.model_threshold  # (138,) bool
             if clause.negated:
                 hits = np.flatnonzero(direct >= 0.5) if direct.any() else np.flatnonzero(read)[:1]
                 excluded.update(int(i) for i in hits)
                 unmapped.extend(unknown if not len(hits) else [])
                 continue
-            factor = self.with_direct_factor if direct.any() else 1.0
+            factor = self.with_direct_factor if named else 1.0  # the head counts in full beside mere likenesses
             model_w = np.where(read, p * factor, 0.0)  # (138,)
             extra = [self.labels[i] for i in np.argsort(-model_w) if model_w[i] > 0 and direct[i] == 0]
             if extra:
@@ -223,10 +314,10 @@ class Interpreter:
         scores = pos + 1e-3 * rank_tiebreak  # (138,)
         if excluded:
             scores[list(excluded)] = -1.0
-        return scores, pos, sorted(excluded), approximations, list(dict.fromkeys(unmapped))
+        return scores, pos, sorted(excluded), approximations, list(dict.fromkeys(unmapped)), list(readings.values())
 
     def _finish(self, prompt: str, parsed: ParsedPrompt, combined: _Combined) -> Interpretation:
-        _, pos, excluded, approximations, unmapped = combined
+        _, pos, excluded, approximations, unmapped, readings = combined
         pos = pos.copy()
         pos[excluded] = 0.0
         order = [i for i in np.argsort(-pos, kind="stable") if pos[i] >= MIN_WEIGHT][:MAX_LABELS]
@@ -237,10 +328,15 @@ class Interpreter:
         if not weights and not excluded:
             message = ("Could not map any word of the prompt to an odor descriptor. Use English odor words, "
                        "e.g. \"fresh citrus, woody base\".")
+        suggestions: dict[str, tuple[str, ...]] = {}
+        if self.vocabulary is not None:  # capped: each lookup is a difflib pass over one letter's names
+            for w in [w for w in unmapped if len(w) >= 4][:MAX_SUGGESTED_WORDS]:
+                if close := self.vocabulary.suggest(w):
+                    suggestions[w] = close
         return Interpretation(
             prompt=prompt, weights=weights, excluded=tuple(self.labels[i] for i in excluded), note=parsed.note,
             unmapped=tuple(unmapped), approximations=approximations, truncated_chars=parsed.truncated_chars,
-            model_version=self.version, message=message,
+            model_version=self.version, message=message, readings=tuple(readings), suggestions=suggestions,
         )
 
 
@@ -270,18 +366,29 @@ def load_interpreter(settings: Settings) -> Interpreter:
             or t["term_emb"].shape != (len(cfg["terms"]), EMBED_DIM)):
         raise ModelNotFound(f"Text weights in {wdir} do not match their label list. Run `odordiff train text`.")
     digest = hashlib.sha256(t_path.read_bytes()).hexdigest()[:8]
-    lexicon = {term: LexiconEntry(tuple(e["labels"]), tuple(e["weights"]), e["kind"], e.get("via"))
+    tag_counts = {t: a["molecules"] for t, a in cfg.get("approximations_from_data", {}).items()}
+
+    def tag_reading(term: str, e: dict[str, Any]) -> NameReading | None:
+        """The evidence of a GoodScents tag approximation ("tonka" -> its molecules' labels)."""
+        if e["kind"] != "approx" or e.get("via") not in tag_counts:
+            return None
+        return NameReading(term, ReadingKind.EVERYDAY, f"GoodScents tag '{e['via']}' ({tag_counts[e['via']]} molecules)",
+                           tuple(e["labels"]))
+
+    lexicon = {term: LexiconEntry(tuple(e["labels"]), tuple(e["weights"]), e["kind"], e.get("via"), tag_reading(term, e))
                for term, e in cfg["lexicon"].items()}
     unknown = {lab for e in lexicon.values() for lab in e.labels} - set(labels)
     if unknown:
         raise ModelNotFound(f"Text lexicon uses labels {sorted(unknown)} not in the label list. Run `odordiff train text`.")
+    vocabulary = load_vocabulary(wdir, labels, {t for t, e in lexicon.items() if e.kind == "direct"})
     return Interpreter(
         labels=labels, lexicon=lexicon, encoder=load_encoder(), label_emb=t["label_emb"].astype(np.float32),
         w1=t["w1"], b1=t["b1"], w2=t["w2"], b2=t["b2"], model_threshold=float(cfg["model_threshold"]),
         with_direct_factor=float(cfg["with_direct_factor"]), terms=tuple(cfg["terms"]),
         term_emb=t["term_emb"].astype(np.float32), word_sim_threshold=float(cfg["word_sim_threshold"]),
         word_sim_factor=float(cfg["word_sim_factor"]), version=f"{cfg['version']}+{digest}",
-        max_term_words=max(len(k.split()) for k in lexicon),
+        max_term_words=max(len(k.split()) for k in [*lexicon, *(vocabulary.entries if vocabulary else ())]),
+        vocabulary=vocabulary,
     )
 
 
@@ -300,6 +407,8 @@ def format_table(it: Interpretation) -> str:
     lines.append(f"note: {it.note or '-'}")
     for k, v in it.approximations.items():
         lines.append(f"approximated: {k!r} -> {', '.join(v)}")
+    for line in it.evidence_lines():
+        lines.append(f"read: {line}")
     lines.append(f"unmapped: {', '.join(it.unmapped) or '-'}")
     if it.message:
         lines.append(f"message: {it.message}")

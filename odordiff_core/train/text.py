@@ -11,8 +11,11 @@ The head's inputs come from `text.head_features`, the function the interpreter s
 """
 from __future__ import annotations
 
+import csv
+import hashlib
 import json
 import re
+import textwrap
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
@@ -192,22 +195,12 @@ def build_lexicon(train: list[TextExample], labels: tuple[str, ...], cfg: TrainC
         mol_labels[e.group].update(e.labels)
     n_mol = len(mol_tags)
     base = Counter(l for ls in mol_labels.values() for l in ls)
-    tag_mols: dict[str, list[str]] = defaultdict(list)
-    for g, ts in mol_tags.items():
-        for t in ts:
-            tag_mols[t].append(g)
+    tag_mols = molecules_per_term(mol_tags)
     approx_table = {}
     for t, mols in sorted(tag_mols.items()):
         if t in lex or tag_to_labels(t, labels) or len(mols) < cfg.min_tag_molecules:
             continue
-        cnt = Counter(l for g in mols for l in mol_labels[g])
-        scored = []
-        for lab, c in cnt.items():
-            share, lift = c / len(mols), (c / len(mols)) / (base[lab] / n_mol)
-            if share >= cfg.approx_min_share and lift >= cfg.approx_min_lift:
-                scored.append((share * np.log(lift), share, lab))
-        scored.sort(reverse=True)
-        top = scored[: cfg.approx_max_labels]
+        top = distinctive_labels(mols, mol_labels, base, n_mol, cfg)
         if not top:
             continue
         best = top[0][1]
@@ -219,6 +212,29 @@ def build_lexicon(train: list[TextExample], labels: tuple[str, ...], cfg: TrainC
         if tag in lex and lex[tag]["kind"] == "approx" and alias not in lex:
             lex[alias] = {**lex[tag], "via": tag}
     return lex, approx_table
+
+
+def molecules_per_term(mol_terms: dict[str, set[str]]) -> dict[str, list[str]]:
+    """Returns {term: molecules whose descriptions use it} from {molecule: terms}, molecules in input order."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for g, terms in mol_terms.items():
+        for t in terms:
+            out[t].append(g)
+    return out
+
+
+def distinctive_labels(mols: list[str], mol_labels: dict[str, set[str]], base: Counter, n_mol: int,
+                       cfg: TrainConfig) -> list[tuple[float, float, str]]:
+    """Returns up to approx_max_labels (score, share, label), best first: the labels these molecules carry
+    more often than all molecules do (share >= approx_min_share, lift >= approx_min_lift; score share*log(lift))."""
+    cnt = Counter(l for g in mols for l in mol_labels[g])
+    scored = []
+    for lab, c in cnt.items():
+        share, lift = c / len(mols), (c / len(mols)) / (base[lab] / n_mol)
+        if share >= cfg.approx_min_share and lift >= cfg.approx_min_lift:
+            scored.append((share * np.log(lift), share, lab))
+    scored.sort(reverse=True)
+    return scored[: cfg.approx_max_labels]
 
 
 def label_matrix(examples: list[TextExample], labels: tuple[str, ...]) -> np.ndarray:
@@ -303,5 +319,212 @@ def train(settings: Settings, cfg: TrainConfig = TrainConfig(), out_dir: Path | 
         "lexicon": lexicon,
     }
     (out / CONFIG_NAME).write_text(json.dumps(config, indent=1, ensure_ascii=False) + "\n")
+    build_vocabulary(settings, labels, train_ex, lexicon, out, cfg, log=log)
     log(f"wrote {out} in {time.perf_counter() - t0:.1f} s")
     return out
+
+
+# ---- perfumers' words: `odordiff train text --vocabulary-only` writes vocabulary.json + vocabulary.safetensors ----
+VOCABULARY_VERSION = "vocabulary-1.0"
+
+
+@dataclass(frozen=True)
+class VocabularyConfig:
+    """Settings of the material, everyday-word and nearest-word readers (text/vocabulary.py)."""
+
+    material_max_labels: int = 6  # labels kept per material, strongest first
+    material_floor: float = 0.4  # a material's weakest kept label weighs at least this (its strongest 1.0)
+    predicted_min_p: float = 0.3  # a predicted label (material without recorded labels) needs this probability
+    everyday_min_molecules: int = 3  # a description noun needs this many training molecules to be read ...
+    everyday_min_share: float = 0.5  # ... and its first label on at least this share of them
+    near_threshold: float = 0.55  # cosine an unknown word needs to its nearest known word (tuned: eval prompts, held-out)
+    min_name_chars: int = 4  # shorter names ("tea", "oud") are too ambiguous to read as materials
+
+
+def _profile(gslf: set[str], recorded: Counter, ifra: list[str], proba: np.ndarray, labels: tuple[str, ...],
+             vcfg: VocabularyConfig) -> tuple[list[str], list[float], str]:
+    """Returns (labels, weights material_floor..1, evidence) of one material: recorded labels ordered by how many sources
+    give them (IFRA glossary's primary descriptor first), ties by the predictor; else the predictor's profile."""
+    idx = {l: i for i, l in enumerate(labels)}
+    if gslf or recorded:
+        score = {l: (l in gslf) + recorded[l] + (1.5 - 0.5 * ifra.index(l) if l in ifra else 0) + proba[idx[l]]
+                 for l in set(gslf) | set(recorded)}
+        top = sorted(score, key=lambda l: (-score[l], l))[: vcfg.material_max_labels]
+        best = score[top[0]]
+        return (top, [round(float(vcfg.material_floor + (1 - vcfg.material_floor) * score[l] / best), 3) for l in top],
+                "GS-LF labels" if gslf else "recorded descriptors")
+    order = [i for i in np.argsort(-proba)[: vcfg.material_max_labels] if proba[i] >= vcfg.predicted_min_p]
+    if not order:
+        order = [int(np.argmax(proba))]
+    best = float(proba[order[0]])
+    return ([labels[i] for i in order], [round(float(proba[i]) / best, 3) for i in order],
+            "predicted profile: no recorded labels")
+
+
+_UNREADABLE = re.compile(r"^unii-|\d{2,7}-\d\d-\d|[(\[,]")  # registry ids, CAS numbers, IUPAC punctuation
+
+
+_PROHIBITED_RULES = ("ifra.prohibited", "eu.banned")  # safety.py's listed prohibitions (other blocks: salts, charges, ...)
+
+
+def readable_name(names: list[str]) -> str:
+    """Returns the first name a perfumer can read (no UNII, CAS or IUPAC bracket), else the shortest."""
+    return next((n for n in names if not _UNREADABLE.search(n) and len(n) <= 40), min(names, key=len))
+
+
+def build_materials(settings: Settings, labels: tuple[str, ...], skip: set[str], vcfg: VocabularyConfig,
+                    log: Callable[..., Any] = print) -> tuple[list[dict], dict[str, list], dict[str, int]]:
+    """Returns (materials, name key -> [material index, the name as listed], counts) for vocabulary.json.
+
+    Materials: the trade-name table's rows (structure from its SMILES, else its CAS through the data files),
+    then every molecule GoodScents, Leffingwell or the IFRA glossary names. Names whose key is in `skip` (the
+    lexicon's terms) or shorter than min_name_chars are not read as materials. Counts: trade-name rows, rows
+    resolved to a structure.
+    """
+    from ..chem import canonical_smiles, connectivity_key, to_mol, without_rdkit_log
+    from ..datasets import GSLF_FILE, IFRA_GLOSSARY_FILE
+    from ..known import load_known_index
+    from ..odor import load_predictor
+    from ..safety import load_screen
+    from ..text.vocabulary import TRADE_NAMES_FILE, term_key
+    from ..types import FlagLevel
+
+    index = load_known_index(settings)
+    by_cas = {c: m for m in index.materials() for c in m.cas}
+    glossary = {r["CAS number"]: r for r in read_rows(IFRA_GLOSSARY_FILE, settings)}
+    gs_files = {"odor/goodscents/molecules.csv", "odor/leffingwell/stimuli.csv", "odor/ifra_2019/molecules.csv"}
+    trade: list[dict[str, str]] = []
+    if TRADE_NAMES_FILE.is_file():
+        with open(TRADE_NAMES_FILE, newline="", encoding="utf-8") as fh:
+            trade = list(csv.DictReader(fh))
+    with without_rdkit_log():
+        gslf: dict[str, set[str]] = {}
+        for r in read_rows(GSLF_FILE, settings):
+            if (mol := to_mol(r["nonStereoSMILES"])) is not None:
+                gslf.setdefault(connectivity_key(mol), set()).update(l for l in labels if r[l] == "1")
+        todo: list[tuple[str, list[str], str, str]] = []  # (smiles, display names, chemical name, cas)
+        n_resolved = 0
+        for r in trade:
+            row_names = [n for n in (x.strip() for x in [r["name"], *(r.get("synonyms") or "").split("|")]) if n]
+            by_row_cas = by_cas.get((r.get("cas") or "").strip())
+            smiles = (r.get("smiles") or "").strip() or (by_row_cas.smiles if by_row_cas else "")
+            if row_names and smiles and (row_mol := to_mol(smiles)) is not None:
+                n_resolved += 1
+                found = index.lookup(row_mol)
+                chem = [*(found.names if found else ()), *row_names[1:]]
+                todo.append((smiles, row_names, readable_name(chem or row_names), r.get("cas", "")))
+        for m in index.materials():
+            if not set(m.sources) & (gs_files | {"odor/goodscents/data_rw_opl.csv"}):
+                continue
+            data_names = [*(glossary[c]["Principal name"] for c in m.cas if c in glossary), *m.names]
+            if data_names:
+                todo.append((m.smiles, data_names, readable_name(data_names), m.cas[0] if m.cas else ""))
+        parsed = [(t, mol) for t in todo if (mol := to_mol(t[0])) is not None]
+        todo, mols = [t for t, _ in parsed], [mol for _, mol in parsed]
+        log(f"materials: {len(todo)} structures ({len(trade)} trade-name rows, {n_resolved} with a structure); predicting ...")
+        proba = load_predictor(settings).predict_proba(mols)  # (M, 138)
+        screen = load_screen(settings)
+        materials: list[dict] = []
+        names: dict[str, tuple[int, str]] = {}
+        by_key: dict[str, int] = {}
+        for (_, display, chem_name, cas), mol, p in zip(todo, mols, proba):
+            key = connectivity_key(mol)
+            if key in by_key:  # a trade name and a data-file record of one structure: one material, all names
+                i = by_key[key]
+            else:
+                known = index.lookup(mol)
+                recorded = Counter(l for d in (known.descriptors if known else ()) for l in tag_to_labels(d, labels))
+                ifra = [l for c in (known.cas if known else ()) if c in glossary
+                        for d in (glossary[c][f] for f in ("Primary descriptor", "Descriptor 2", "Descriptor 3"))
+                        for l in tag_to_labels(d.lower(), labels)]
+                labs, weights, evidence = _profile(gslf.get(key, set()), recorded, ifra, p, labels, vcfg)
+                blocks = sorted((f for f in screen.screen(mol).flags if f.level == FlagLevel.BLOCK),
+                                key=lambda f: f.rule not in _PROHIBITED_RULES)  # a listed prohibition first
+                note = None
+                if blocks:
+                    what = "prohibited" if blocks[0].rule in _PROHIBITED_RULES else "blocked by the safety screen"
+                    note = (f"{what} ({textwrap.shorten(blocks[0].reason, 90)}): read for its odor only; generated "
+                            f"molecules are screened as usual")
+                i = by_key[key] = len(materials)
+                materials.append({"name": chem_name, "smiles": canonical_smiles(mol), "cas": cas, "labels": labs,
+                                  "weights": weights, "evidence": f"{chem_name} ({evidence})", "note": note,
+                                  "display_names": []})
+            for name in display:
+                tk = term_key(name)
+                if tk and len(tk) >= vcfg.min_name_chars and tk not in skip and tk not in names:
+                    names[tk] = (i, name)
+                    materials[i]["display_names"].append(name)
+    materials_out = [m for m in materials if m["display_names"]]
+    remap = {old: new for new, old in enumerate(i for i, m in enumerate(materials) if m["display_names"])}
+    return (materials_out, {tk: [remap[i], name] for tk, (i, name) in names.items()},
+            {"trade_rows": len(trade), "trade_resolved": n_resolved})
+
+
+def build_everyday(train_ex: list[TextExample], labels: tuple[str, ...], skip: set[str], cfg: TrainConfig,
+                   vcfg: VocabularyConfig) -> dict[str, dict]:
+    """Returns {word: {labels, weights, n}}: nouns of the training GoodScents descriptions that no lexicon term or
+    material name covers, read as the labels their molecules carry more often than average (n = molecules)."""
+    from ..text import parse_prompt, word_forms
+
+    gs = [e for e in train_ex if e.source == "goodscents"]
+    mol_words: dict[str, set[str]] = defaultdict(set)
+    mol_labels: dict[str, set[str]] = defaultdict(set)
+    for e in gs:
+        mol_labels[e.group].update(e.labels)
+        for c in parse_prompt(e.text).clauses:
+            mol_words[e.group].update(w for w in c.words if len(w) >= 3 and w.isalpha()
+                                      and not any(f in skip for f in word_forms(w)))
+    base = Counter(l for ls in mol_labels.values() for l in ls)
+    word_mols = molecules_per_term(mol_words)
+    out = {}
+    for w, mols in sorted(word_mols.items()):
+        if len(mols) < vcfg.everyday_min_molecules:
+            continue
+        top = distinctive_labels(mols, mol_labels, base, len(mol_labels), cfg)
+        if top and top[0][1] >= vcfg.everyday_min_share:
+            best = max(s for _, s, _ in top)
+            out[w] = {"labels": [l for _, _, l in top], "weights": [round(0.8 * s / best, 3) for _, s, _ in top],
+                      "n": len(mols)}
+    return out
+
+
+def build_vocabulary(settings: Settings, labels: tuple[str, ...], train_ex: list[TextExample], lexicon: dict,
+                     out: Path, cfg: TrainConfig = TrainConfig(), vcfg: VocabularyConfig = VocabularyConfig(),
+                     log: Callable[..., Any] = print) -> dict[str, int]:
+    """Writes vocabulary.json and vocabulary.safetensors into `out`; returns the counts it logged."""
+    from safetensors.numpy import save_file
+
+    from ..text.vocabulary import TRADE_NAMES_FILE, VOCABULARY_FORMAT, VOCABULARY_NAME, VOCABULARY_TENSORS
+
+    skip = set(lexicon)
+    materials, names, counts = build_materials(settings, labels, skip, vcfg, log)
+    everyday = build_everyday(train_ex, labels, skip | {k for k in names if " " not in k}, cfg, vcfg)
+    near_terms = list(everyday)
+    near_emb = load_encoder().encode(near_terms)  # (V, 384)
+    save_file({"near_emb": near_emb.astype(np.float32)}, str(out / VOCABULARY_TENSORS))
+    counts = {**counts, "materials": len(materials), "names": len(names), "everyday": len(everyday)}
+    table = TRADE_NAMES_FILE.read_bytes() if TRADE_NAMES_FILE.is_file() else b""
+    doc = {"format_version": VOCABULARY_FORMAT, "version": VOCABULARY_VERSION,
+           "command": "odordiff train text --vocabulary-only", "counts": counts,
+           "trade_names_sha256": hashlib.sha256(table).hexdigest(),
+           "near_threshold": vcfg.near_threshold, "vocabulary_config": asdict(vcfg),
+           "materials": materials, "names": names, "everyday": everyday, "near_terms": near_terms}
+    (out / VOCABULARY_NAME).write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n")
+    log(f"vocabulary: {counts}")
+    return counts
+
+
+def train_vocabulary(settings: Settings, cfg: TrainConfig = TrainConfig(), vcfg: VocabularyConfig = VocabularyConfig(),
+                     out_dir: Path | None = None, log: Callable[..., Any] = print) -> dict[str, int]:
+    """Rebuilds only the vocabulary next to the shipped head (its lexicon and split), without retraining the head."""
+    out = out_dir or weights_dir(settings)
+    cfg_path = out / CONFIG_NAME
+    if not cfg_path.is_file():
+        from ..errors import ModelNotFound
+
+        raise ModelNotFound(f"No text interpreter weights in {out}. Run `odordiff train text` first.")
+    lexicon = json.loads(cfg_path.read_text())["lexicon"]
+    labels = read_labels(settings)
+    examples = [e for e in load_examples(settings, labels) if e.labels]
+    train_ex, _ = split_examples(examples, cfg.holdout, cfg.seed)
+    return build_vocabulary(settings, labels, train_ex, lexicon, out, cfg, vcfg, log)

@@ -19,6 +19,12 @@ from odordiff_core.config import Settings
 from .cache import free_port
 from .common import APP_START_TIMEOUT_S, PROMPTS, REPO, NotAvailable, Row, Section
 
+# Streamlit marks its app container with the script state: "initial", "running", "notRunning".
+SCRIPT_FINISHED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+SCRIPT_RUNNING = '[data-testid="stApp"][data-test-script-state="running"]'
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
 
 def http_ok(url: str) -> bytes | None:
     try:
@@ -166,14 +172,10 @@ def browse_app(base: str) -> BrowserRun | None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
-    # Streamlit marks its app container with the script state: "initial", "running", "notRunning".
-    finished = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-    running = '[data-testid="stApp"][data-test-script-state="running"]'
+    finished, running = SCRIPT_FINISHED, SCRIPT_RUNNING
     timeout_ms = APP_START_TIMEOUT_S * 1000
-    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"]
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=args)
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
             page.goto(base, wait_until="domcontentloaded")

@@ -15,3 +15,18 @@ def tiny_generator():
     mp.setenv("ODORDIFF_GENERATOR_DIR", str(TINY_GENERATOR))
     yield TINY_GENERATOR
     mp.undo()
+
+
+@pytest.fixture(autouse=True)
+def work_dir(tmp_path, monkeypatch):
+    """Gives each test an empty saved-work database (SQLite in a temp ODORDIFF_WORK_DIR), so no test sees another's
+    shortlist and none writes to the user's own ~/.local/share/odordiff."""
+    from app_ui import resources
+
+    monkeypatch.setenv("ODORDIFF_WORK_DIR", str(tmp_path / "work"))
+    monkeypatch.delenv("ODORDIFF_DATABASE_URL", raising=False)
+    resources.get_settings.clear()
+    resources.get_store.clear()
+    yield tmp_path / "work"
+    resources.get_settings.clear()
+    resources.get_store.clear()

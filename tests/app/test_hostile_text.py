@@ -7,7 +7,6 @@ syntax, nor a bare URL that Markdown would turn into a link.
 """
 from __future__ import annotations
 
-import dataclasses
 import re
 from pathlib import Path
 
@@ -99,23 +98,3 @@ def test_analyze_error_quotes_the_input_as_plain_text(app: AppTest, text: str):
     assert app.error, "an unparsable SMILES must be refused with a message"
     if text in ASCII_HOSTILE:
         assert any(text in _shown(e.value) for e in app.error), [e.value for e in app.error]
-
-
-def test_shortlist_notes_and_compare_labels_are_plain_text(app: AppTest):
-    app.switch_page("pages/analyze.py")
-    app.run()
-    for smi in ("CC(C)=CCCC(C)(O)C=C", "COc1cc(C=O)ccc1O"):
-        app.text_input(key="analyze_smiles").input(smi).run()
-        app.button(key="analyze_add").click().run()
-    items = app.session_state["shortlist"]
-    assert len(items) == 2
-    for n, key in enumerate(list(items)):
-        items[key] = dataclasses.replace(items[key], prompt=HOSTILE[n], user_note=HOSTILE[n + 2], seed=0)
-    for page in ("pages/shortlist.py", "pages/compare.py", "pages/generate.py", "pages/about.py"):
-        app.switch_page(page)
-        app.run()
-        _assert_inert(app)
-    app.switch_page("pages/compare.py")
-    app.run()
-    captions = [_shown(c.value) for c in app.caption]
-    assert any(f"for “{HOSTILE[0]}”" in c for c in captions), captions

@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -42,17 +43,27 @@ def is_loopback(url: str) -> bool:
 
 
 @contextmanager
-def _serve(extra_env: dict[str, str] | None = None, log_name: str = "e2e_streamlit.log"):
-    """Starts the app, waits for /_stcore/health, yields (base URL, seconds to healthy); stops it by PID."""
-    port = _free_port()
+def _serve(extra_env: dict[str, str] | None = None, log_name: str = "e2e_streamlit.log",
+           extra_args: tuple[str, ...] = (), procs: list[subprocess.Popen] | None = None, port: int | None = None):
+    """Starts the app, waits for /_stcore/health, yields (base URL, seconds to healthy); stops it by PID.
+
+    Saved work goes to a fresh temporary ODORDIFF_WORK_DIR unless `extra_env` names one; `extra_args` are more
+    `streamlit run` flags (e.g. `--secrets.files`); the server process is appended to `procs` when given; `port`
+    reuses a port (a restarted server at the same URL, as the sign-in cookie, bound to its origin, needs).
+    """
+    port = port or _free_port()
     (REPO / "artifacts").mkdir(exist_ok=True)
     log = open(REPO / "artifacts" / log_name, "w")  # the server's output, kept for debugging
+    work = tempfile.TemporaryDirectory(prefix="odordiff-e2e-work-", ignore_cleanup_errors=True)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1",
-           **(extra_env or {})}
+           "ODORDIFF_WORK_DIR": work.name, **(extra_env or {})}
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+           "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+           *extra_args]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    if procs is not None:
+        procs.append(proc)
     base = f"http://127.0.0.1:{port}"
     try:
         while True:
@@ -75,6 +86,7 @@ def _serve(extra_env: dict[str, str] | None = None, log_name: str = "e2e_streaml
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+        work.cleanup()
 
 
 @pytest.fixture(scope="session")

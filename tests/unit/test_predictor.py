@@ -110,3 +110,44 @@ def test_help_lists_every_command():
 def test_core_imports_without_streamlit():
     code = "import sys, odordiff_core.report, odordiff_core.pipeline; assert 'streamlit' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def _tiny_set():
+    from odordiff_core.features import featurize
+
+    smiles = ["CCCCCCCCO", "CCCCCCO", "c1ccccc1C=O", "c1ccccc1CC=O", "CC(=O)OCC", "CCC(=O)OCC"]
+    mols = [parse_smiles(s) for s in smiles]
+    Y = np.array([[1, 0], [1, 0], [0, 1], [0, 1], [1, 1], [1, 1]], np.float32)
+    return mols, featurize(mols), Y
+
+
+def test_extra_tasks_shape_training_but_the_members_keep_only_the_label_outputs():
+    from odordiff_core.odor import PredictorConfig, ensemble_proba
+    from odordiff_core.train.predictor import ExtraData, train_ensemble
+
+    mols, X, Y = _tiny_set()
+    extra = ExtraData(np.c_[np.zeros_like(Y), np.eye(6, 3)], X[:1], np.array([[1, 0, 1, 0, 0]], np.float32),
+                      ("gs:a", "gs:b", "gs:c"))
+    ens = train_ensemble(X, Y, PredictorConfig(hidden=8, epochs=2, members=2, knn_k=3), extra=extra)
+    p, s = ensemble_proba(ens, X)
+    assert p.shape == s.shape == (6, 2) and all(m.net[4].out_features == 2 for m in ens.members)
+
+
+def test_transfer_check_scores_the_ensemble_and_the_logistic_baseline_on_the_same_molecules():
+    from odordiff_core.eval.predictor import transfer_check
+    from odordiff_core.odor import PredictorConfig
+
+    mols, X, Y = _tiny_set()
+    test = [parse_smiles(s) for s in ("CCCCCCCCCO", "c1ccccc1CCC=O", "CCCC(=O)OCC")]
+    r = transfer_check("test", X, Y, mols, test, np.array([[1, 0], [0, 1], [1, 1]], np.float32),
+                       PredictorConfig(hidden=8, epochs=3, members=1, knn_k=3))
+    assert r.n_molecules == 3 and r.n_labels_scored == 2
+    assert 0.0 <= r.ensemble_auroc <= 1.0 and 0.0 <= r.baseline_auroc <= 1.0
+
+
+def test_evaluate_refuses_a_fold_outside_the_split_without_a_traceback():
+    out = _cli("evaluate", "predictor", "--only-folds", "7")
+    assert out.returncode == 2 and "--only-folds must list fold numbers from 0 to 4" in out.stderr
+    assert "Traceback" not in out.stderr
+    out = _cli("evaluate", "predictor", "--extra-sources", "arctander", "--only-folds", "0")
+    assert out.returncode == 2 and "Unknown label source" in out.stderr and "Traceback" not in out.stderr
