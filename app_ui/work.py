@@ -218,12 +218,14 @@ def _create_project() -> None:
 
 
 def _share_project(project_id: int, key: str) -> None:
-    emails = sorted({e for e in re.split(r"[\s,;]+", st.session_state.get(key, "")) if e})
+    entries = sorted({e for e in re.split(r"[\s,;]+", st.session_state.get(key, "")) if e})
+    emails = [e for e in entries if not e.lower().startswith("team:")]
+    teams = [e[len("team:"):] for e in entries if e.lower().startswith("team:")]
 
     def share() -> None:
-        store().share_project(user(), project_id, emails)
+        store().share_project(user(), project_id, emails, teams=teams)
 
-    attempt(share, done=f"Shared with {', '.join(emails)}." if emails else "The project is private again.")
+    attempt(share, done=f"Shared with {', '.join(entries)}." if entries else "The project is private again.")
 
 
 def sidebar() -> None:
@@ -257,11 +259,12 @@ def sidebar() -> None:
         st.text_input("Name", key="work_new_project", max_chars=200)
         st.button("Create", key="work_create_project", on_click=_create_project)
     if current.owner_email == me.email:
-        shared = ", ".join(current.shared_with)
+        shared = ", ".join([*current.shared_with, *(f"team:{t}" for t in current.shared_with_teams)])
         with st.popover("Share", disabled=me.role == Role.VIEWER):
             key = f"work_share_{current.id}_{zlib.crc32(shared.encode())}"  # a fresh box once the list changed
-            st.text_area("Emails of the people who may see and edit it", shared, key=key,
-                         help="Separated by commas or spaces. Empty: only you.")
+            st.text_area("Emails of the people (or team:NAME of the teams) who may see and edit it", shared, key=key,
+                         help="Separated by commas or spaces; `team:NAME` shares with every member of a team an "
+                              "operator made (`odordiff teams`). Empty: only you.")
             st.button("Save", key="work_share", on_click=_share_project, args=(current.id, key))
         st.caption(f"Shared with {widgets.md_text(shared)}" if shared else "Private: only you see this project.")
     n = len(items)

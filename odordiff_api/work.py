@@ -45,6 +45,7 @@ class ProjectOut(_Shape):
     name: str
     owner_email: str
     shared_with: list[str]
+    shared_with_teams: list[str] = []
     created_at: str
 
 

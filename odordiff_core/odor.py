@@ -52,6 +52,7 @@ class PredictorConfig:
     knn_power: float = 10.0
     knn_weight: float = 0.1
     # Other label sources mapped onto the 138 labels (train.predictor.load_extra), learnt by the members only.
+    # Off: each moved the random-split AUROC by < +0.001 on folds 0-1 (MODEL_CARD.md, issue 17).
     extra_sources: tuple[str, ...] = ()
     # With > 0, each unmapped raw term of those sources recorded for at least this many GS-LF molecules is an extra
     # output while training (multi-task); the shipped members keep only the label outputs.

@@ -1,7 +1,8 @@
-"""`odordiff project export|import` and `odordiff users list|set-role`: the saved-work store from the server's shell.
+"""`odordiff project export|import`, `odordiff users list|set-role` and `odordiff teams list|create|members|delete`:
+the saved-work store from the server's shell.
 
 They act on the database `Store.open(Settings.from_env())` opens (ODORDIFF_DATABASE_URL, else work.db in
-ODORDIFF_WORK_DIR). Whoever runs them has the database itself, so `users` needs no admin sign-in; `project export`
+ODORDIFF_WORK_DIR). Whoever runs them has the database itself, so `users` and `teams` need no admin sign-in; `project export`
 still acts as the named user and sees only what that user may see.
 """
 from __future__ import annotations
@@ -33,6 +34,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     set_role.add_argument("email")
     set_role.add_argument("role", choices=["viewer", "perfumer", "admin"])
     set_role.set_defaults(func=_set_role)
+
+    teams = sub.add_parser("teams", help="list, create, fill or delete the teams a project can be shared with")
+    teams_sub = teams.add_subparsers(dest="action", metavar="ACTION", required=True)
+    teams_sub.add_parser("list", help="every team with its members").set_defaults(func=_teams_list)
+    create = teams_sub.add_parser("create", help="add a team without members")
+    create.add_argument("name", help="letters, digits, '.', '_' or '-' (stored lower-case)")
+    create.set_defaults(func=_teams_create)
+    members = teams_sub.add_parser("members", help="make these emails exactly the team's members (none: empty it)")
+    members.add_argument("name")
+    members.add_argument("emails", nargs="*", metavar="EMAIL")
+    members.set_defaults(func=_teams_members)
+    drop = teams_sub.add_parser("delete", help="delete a team; projects shared with it are no longer shared with it")
+    drop.add_argument("name")
+    drop.set_defaults(func=_teams_delete)
 
 
 def _open() -> Store:
@@ -91,4 +106,35 @@ def _set_role(args: argparse.Namespace) -> int:
         user = store.assign_role(args.email, args.role, assigned_by="cli")
     who = "" if user is not None else " (not signed in yet: the role applies when they do)"
     print(f"{args.email.strip().lower()} is now {args.role}{who}")
+    return 0
+
+
+def _teams_list(args: argparse.Namespace) -> int:
+    with _open() as store:
+        teams = store.list_teams()
+    for t in teams:
+        print(f"{t.name}: {', '.join(t.members) or '(no members)'}")
+    if not teams:
+        print("no teams yet: `odordiff teams create NAME`")
+    return 0
+
+
+def _teams_create(args: argparse.Namespace) -> int:
+    with _open() as store:
+        team = store.add_team(args.name)
+    print(f"created team {team.name}; add members with `odordiff teams members {team.name} EMAIL...`")
+    return 0
+
+
+def _teams_members(args: argparse.Namespace) -> int:
+    with _open() as store:
+        team = store.assign_team_members(args.name, args.emails)
+    print(f"{team.name}: {', '.join(team.members) or '(no members)'}")
+    return 0
+
+
+def _teams_delete(args: argparse.Namespace) -> int:
+    with _open() as store:
+        store.remove_team(args.name)
+    print(f"deleted team {args.name.strip().lower()}")
     return 0

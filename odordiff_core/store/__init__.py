@@ -1,4 +1,4 @@
-"""Users' saved work: projects, runs (history), shortlists, roles and API keys, in SQLite or PostgreSQL.
+"""Users' saved work: projects, runs (history), shortlists, roles, teams and API keys, in SQLite or PostgreSQL.
 
     from odordiff_core.store import Store
     store = Store.open(settings)                 # SQLite work.db in settings.work_dir, or settings.database_url
@@ -24,6 +24,7 @@ from .store import (
     Run,
     ShortlistEntry,
     Store,
+    Team,
     Usage,
     User,
     database_url,
@@ -31,8 +32,8 @@ from .store import (
 
 __all__ = [
     "ApiKeyInfo", "EditConflict", "MAX_NOTE_BYTES", "MAX_SHORTLIST", "NotFound", "PermissionDenied", "Project",
-    "ProjectImportError", "Role", "Run", "ShortlistEntry", "ShortlistStatus", "Store", "StoreUnavailable", "Usage", "User",
-    "database_url", "item_from_json", "item_to_json",
+    "ProjectImportError", "Role", "Run", "ShortlistEntry", "ShortlistStatus", "Store", "StoreUnavailable", "Team",
+    "Usage", "User", "database_url", "item_from_json", "item_to_json",
 ]
 
 

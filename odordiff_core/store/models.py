@@ -26,6 +26,7 @@ from ..types import Role, ShortlistStatus
 EMAIL_LEN = 320  # RFC 5321: 64 (local part) + 1 + 255 (domain)
 NAME_LEN = 200  # project and user names
 KEY_NAME_LEN = 100  # API key names
+TEAM_NAME_LEN = 100  # team names
 
 # Constraint names are fixed by this convention so that migrations can refer to them on every database.
 NAMING = {
@@ -90,6 +91,34 @@ class ShareRow(Base):
 
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
     email: Mapped[str] = mapped_column(String(EMAIL_LEN), primary_key=True, index=True)
+
+
+class TeamRow(Base):
+    """A named group of users (admins manage it) that a project can be shared with. The name is stored lower-case."""
+
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(TEAM_NAME_LEN), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TeamMemberRow(Base):
+    """The user with this email (whether or not they have signed in yet) is a member of the team."""
+
+    __tablename__ = "team_members"
+
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    email: Mapped[str] = mapped_column(String(EMAIL_LEN), primary_key=True, index=True)
+
+
+class TeamShareRow(Base):
+    """The project is visible to every member of the team."""
+
+    __tablename__ = "project_team_shares"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True, index=True)
 
 
 class RunRow(Base):

@@ -3,12 +3,17 @@
 Every method that reads or changes work takes the acting `User` and scopes its query by them. Choices where the
 contract left room (told to the app and API engineers):
 
-- **Who sees what.** A project is visible to its owner and to the emails it is shared with; nobody else, admins
-  included (admins manage roles, not other people's work). Anything not visible raises `NotFound`, exactly as a
+- **Who sees what.** A project is visible to its owner, to the emails it is shared with and to the members of the
+  teams it is shared with (as members are now: removing someone from a team removes their access at once); nobody
+  else, admins included (admins manage roles and teams, not other people's work). Anything not visible raises `NotFound`, exactly as a
   missing id does, so ids cannot be probed.
 - **Who changes what.** Runs and shortlist edits: the owner or a user it is shared with, unless a viewer
-  (`PermissionDenied`). Sharing: the owner only. `share_project` *replaces* the list of emails (pass the whole list;
-  an empty list un-shares).
+  (`PermissionDenied`). Sharing: the owner only. `share_project` *replaces* the lists of emails and teams (pass the
+  whole lists; empty lists un-share).
+- **Teams** are named by admins (`create_team`, `set_team_members`, `delete_team`; the CLI's `odordiff teams` uses the
+  operator versions `add_team`, `assign_team_members`, `remove_team`, `list_teams`). A name is 1-100 letters, digits, `.`, `_` or `-`, stored lower-case (so `team:NAME` reads unambiguously
+  in a list of emails); members are emails, whether or not they signed in yet. `teams(user)`: an admin sees every
+  team, anyone else the teams they belong to. Deleting a team un-shares the projects shared with it.
 - **Roles.** The admin-edited roles table wins, else the claim given to `ensure_user` at the latest sign-in (a claim
   of None clears the previous claim, so a role removed at the identity provider is removed here), else perfumer. The
   first user of an empty database is given admin in the roles table (unless an admin was already named with
@@ -37,7 +42,7 @@ import hashlib
 import json
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -65,12 +70,16 @@ from .models import (
     EMAIL_LEN,
     KEY_NAME_LEN,
     NAME_LEN,
+    TEAM_NAME_LEN,
     ApiKeyRow,
     EntryRow,
     ProjectRow,
     RoleRow,
     RunRow,
     ShareRow,
+    TeamMemberRow,
+    TeamRow,
+    TeamShareRow,
     UserRow,
     utcnow,
 )
@@ -79,7 +88,8 @@ MAX_NOTE_BYTES = 100 * 1024  # a note's UTF-8 size limit (100 KiB): pages of tas
 MAX_SHORTLIST = 5000  # entries per project: a perfumer smells tens to hundreds; an import beyond this is refused
 MAX_SMILES_LEN = 1000  # characters; the column's size
 DEFAULT_PROJECT = "My first project"
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL and lone surrogates: no database text column holds them
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_TEAM_NAME = re.compile(rf"[a-z0-9][a-z0-9._-]{{0,{TEAM_NAME_LEN - 1}}}")  # NUL and lone surrogates: no database text column holds them
 SQLITE_FILE = "work.db"
 SQLITE_BUSY_MS = 10_000  # a writer waits this long for another replica's write to finish
 PG_CONNECT_TIMEOUT_S = 5  # an unreachable PostgreSQL host fails after this, instead of hanging the page
@@ -100,6 +110,14 @@ class Project:
     owner_email: str
     shared_with: tuple[str, ...]  # emails, sorted
     created_at: datetime  # UTC
+    shared_with_teams: tuple[str, ...] = ()  # team names, sorted
+
+
+@dataclass(frozen=True)
+class Team:
+    id: int
+    name: str  # lower case
+    members: tuple[str, ...]  # emails, sorted
 
 
 @dataclass(frozen=True)
@@ -192,6 +210,14 @@ def _storable(value: str) -> str:
     """Returns value with what no database column can hold (NUL, lone surrogates) replaced by U+FFFD: for
     convenience copies such as a run's prompt, whose exact text is kept in the request JSON."""
     return _UNSTORABLE.sub("\ufffd", value)
+
+
+def _team_name(name: str) -> str:
+    n = name.strip().lower() if isinstance(name, str) else ""
+    if not _TEAM_NAME.fullmatch(n):
+        raise InvalidInput(f"{str(name)[:80]!r} is not a team name: use 1-{TEAM_NAME_LEN} letters, digits, '.', '_' "
+                           f"or '-', starting with a letter or digit (e.g. 'citrus-lab').")
+    return n
 
 
 def _role(value: Role | str, what: str = "role") -> Role:
@@ -434,13 +460,19 @@ class Store:
     # ---- projects ------------------------------------------------------------------------------------------------
     @staticmethod
     def _visible(row: UserRow) -> Any:
+        """The one place visibility is decided: the owner, a named user, a member of a team it is shared with."""
         shared = exists().where(and_(ShareRow.project_id == ProjectRow.id, ShareRow.email == row.email))
-        return or_(ProjectRow.owner_id == row.id, shared)
+        team = exists().where(and_(TeamShareRow.project_id == ProjectRow.id,
+                                   TeamMemberRow.team_id == TeamShareRow.team_id, TeamMemberRow.email == row.email))
+        return or_(ProjectRow.owner_id == row.id, shared, team)
 
     def _project(self, s: Session, row: ProjectRow) -> Project:
         owner = s.get(UserRow, row.owner_id)
         shares = s.scalars(select(ShareRow.email).where(ShareRow.project_id == row.id).order_by(ShareRow.email))
-        return Project(row.id, row.name, owner.email if owner else "", tuple(shares), _utc(row.created_at))
+        teams = s.scalars(select(TeamRow.name).join(TeamShareRow, TeamShareRow.team_id == TeamRow.id)
+                          .where(TeamShareRow.project_id == row.id).order_by(TeamRow.name))
+        return Project(row.id, row.name, owner.email if owner else "", tuple(shares), _utc(row.created_at),
+                       tuple(teams))
 
     def _find_project(self, s: Session, who: UserRow, project_id: int) -> ProjectRow:
         row = s.scalar(select(ProjectRow).where(ProjectRow.id == project_id, self._visible(who))) \
@@ -499,20 +531,110 @@ class Store:
             who, _ = self._actor(s, user)
             return self._project(s, self._find_project(s, who, project_id))
 
-    def share_project(self, user: User, project_id: int, emails: list[str]) -> Project:
-        """Makes the project visible to exactly these emails (replacing the previous list; [] un-shares).
-        Owner only: PermissionDenied for others who can see it, NotFound for the rest."""
+    def share_project(self, user: User, project_id: int, emails: list[str], teams: Iterable[str] = ()) -> Project:
+        """Makes the project visible to exactly these emails and the members of these teams (replacing the previous
+        lists; empty lists un-share). Owner only: PermissionDenied for others who can see it, NotFound for the rest;
+        InvalidInput, nothing changed, for a team that does not exist."""
         wanted = sorted({_email(e) for e in emails})
+        team_names = sorted({_team_name(t) for t in ([teams] if isinstance(teams, str) else teams)})
         with self._tx("share the project", write=True) as s:
             who, role = self._actor(s, user)
             row = self._find_project(s, who, project_id)
             if row.owner_id != who.id:
                 raise PermissionDenied("Only the project's owner can change who it is shared with.")
             self._may_edit(role)
+            team_ids = dict(s.execute(select(TeamRow.name, TeamRow.id).where(TeamRow.name.in_(team_names))).all())
+            if missing := [t for t in team_names if t not in team_ids]:
+                raise InvalidInput(f"No team named {', '.join(missing)}; nothing was shared. An admin creates teams "
+                                   f"(`odordiff teams create NAME`).")
             s.execute(delete(ShareRow).where(ShareRow.project_id == row.id))
+            s.execute(delete(TeamShareRow).where(TeamShareRow.project_id == row.id))
             s.add_all(ShareRow(project_id=row.id, email=e) for e in wanted if e != who.email)
+            s.add_all(TeamShareRow(project_id=row.id, team_id=team_ids[t]) for t in team_names)
             s.flush()
             return self._project(s, row)
+
+    # ---- teams ---------------------------------------------------------------------------------------------------
+    @staticmethod
+    def _team(s: Session, row: TeamRow) -> Team:
+        members = s.scalars(select(TeamMemberRow.email).where(TeamMemberRow.team_id == row.id)
+                            .order_by(TeamMemberRow.email))
+        return Team(row.id, row.name, tuple(members))
+
+    @staticmethod
+    def _find_team(s: Session, name: str) -> TeamRow:
+        row = s.scalar(select(TeamRow).where(TeamRow.name == name))
+        if row is None:
+            raise NotFound(f"No team named {name!r}; see `odordiff teams list`.")
+        return row
+
+    def list_teams(self) -> list[Team]:
+        """Returns every team by name. Operator use (CLI on the server); the app calls `teams(user)`."""
+        with self._tx("list teams") as s:
+            return [self._team(s, r) for r in s.scalars(select(TeamRow).order_by(TeamRow.name))]
+
+    def add_team(self, name: str) -> Team:
+        """Returns a new team without members; InvalidInput when the name is taken or malformed. Operator use; the
+        app calls `create_team`."""
+        n = _team_name(name)
+        try:
+            with self._tx("create the team", write=True) as s:
+                if s.scalar(select(TeamRow.id).where(TeamRow.name == n)) is not None:
+                    raise InvalidInput(f"A team named {n!r} exists; choose another name.")
+                row = TeamRow(name=n)
+                s.add(row)
+                s.flush()
+                return self._team(s, row)
+        except IntegrityError:  # created by someone else at the same moment
+            raise InvalidInput(f"A team named {n!r} exists; choose another name.") from None
+
+    def assign_team_members(self, name: str, emails: Iterable[str]) -> Team:
+        """Makes these emails exactly the team's members (replacing the list; [] empties it) and returns the team;
+        a removed member loses access to the team's projects at once. NotFound for an unknown team. Operator use;
+        the app calls `set_team_members`."""
+        n = _team_name(name)
+        wanted = sorted({_email(e) for e in ([emails] if isinstance(emails, str) else emails)})
+        with self._tx("save the team's members", write=True) as s:
+            row = self._find_team(s, n)
+            s.execute(delete(TeamMemberRow).where(TeamMemberRow.team_id == row.id))
+            s.add_all(TeamMemberRow(team_id=row.id, email=e) for e in wanted)
+            s.flush()
+            return self._team(s, row)
+
+    def remove_team(self, name: str) -> None:
+        """Deletes the team, its members list and its shares (the projects stay, unshared from it). NotFound for an
+        unknown team. Operator use; the app calls `delete_team`."""
+        n = _team_name(name)
+        with self._tx("delete the team", write=True) as s:
+            row = self._find_team(s, n)
+            s.execute(delete(TeamShareRow).where(TeamShareRow.team_id == row.id))
+            s.execute(delete(TeamMemberRow).where(TeamMemberRow.team_id == row.id))
+            s.delete(row)
+
+    def create_team(self, admin: User, name: str) -> Team:
+        """Returns a new team without members (admins only: PermissionDenied otherwise)."""
+        self._admin(admin, "manage teams")
+        return self.add_team(name)
+
+    def set_team_members(self, admin: User, name: str, emails: Iterable[str]) -> Team:
+        """Makes these emails exactly the team's members (admins only: PermissionDenied otherwise)."""
+        self._admin(admin, "manage teams")
+        return self.assign_team_members(name, emails)
+
+    def delete_team(self, admin: User, name: str) -> None:
+        """Deletes the team and un-shares its projects (admins only: PermissionDenied otherwise)."""
+        self._admin(admin, "manage teams")
+        self.remove_team(name)
+
+    def teams(self, user: User) -> list[Team]:
+        """Returns every team for an admin; for anyone else, the teams they are a member of. By name."""
+        with self._tx("list teams") as s:
+            who, role = self._actor(s, user)
+            query = select(TeamRow).order_by(TeamRow.name)
+            if role is not Role.ADMIN:
+                query = query.where(exists().where(and_(TeamMemberRow.team_id == TeamRow.id,
+                                                        TeamMemberRow.email == who.email)))
+            return [self._team(s, r) for r in s.scalars(query)]
 
     # ---- runs ----------------------------------------------------------------------------------------------------
     @staticmethod
