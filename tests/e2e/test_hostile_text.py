@@ -107,11 +107,18 @@ def test_hostile_text_in_every_input_stays_text_and_on_loopback(app_server, guar
         wait_idle(page)
         page.get_by_role("button", name="Add to shortlist").click()
         wait_idle(page)
+        # the keep is saved by the rerun the click starts: wait for it before leaving the page
+        expect(page.get_by_role("button", name="On the shortlist ✓")).to_be_visible(timeout=RUN_TIMEOUT_MS)
 
     go_to(page, "Shortlist")
+    wait_idle(page)
     note = HOSTILE[0]
     grid = page.locator("[data-testid='stDataFrame']").first
-    grid.wait_for(timeout=30_000)
+    try:
+        grid.wait_for(timeout=60_000)
+    except Exception:
+        shoot(page, "hostile_shortlist_missing_grid")  # what the page showed instead, for the CI artefacts
+        raise
     bb = grid.bounding_box()
     assert bb is not None
     page.mouse.click(bb["x"] + 60, bb["y"] + 35 + 17)  # "your note" of the first row (under the header)
