@@ -24,7 +24,6 @@ from app_ui import auth, resources, state, widgets
 from odordiff_core.errors import EditConflict, NotFound, OdorDiffError, PermissionDenied, StoreUnavailable
 from odordiff_core.export import ShortlistItem
 from odordiff_core.store import Project, Run, ShortlistEntry, Store, User
-from odordiff_core.store.items import item_from_json, item_to_json
 from odordiff_core.types import Role
 
 EDITOR_COLUMNS = {"your note": "note", "rating": "rating", "status": "status"}  # Shortlist editor column -> field
@@ -93,7 +92,7 @@ def entries() -> list[ShortlistEntry]:
 
 def as_item(entry: ShortlistEntry) -> ShortlistItem:
     """Returns the entry's molecule as a ShortlistItem whose `user_note` is the entry's saved note."""
-    return dataclasses.replace(item_from_json(entry.item), user_note=entry.note)
+    return dataclasses.replace(ShortlistItem.from_json(entry.item), user_note=entry.note)
 
 
 def shortlist() -> dict[str, ShortlistItem]:
@@ -105,7 +104,7 @@ def shortlist() -> dict[str, ShortlistItem]:
 
 def keep(item: ShortlistItem) -> ShortlistEntry:
     """Saves `item` on the current project's shortlist (idempotent per molecule). Raises OdorDiffError."""
-    return store().keep(user(), project().id, item.smiles, item_to_json(item))
+    return store().keep(user(), project().id, item.smiles, item.to_json())
 
 
 def remove(smiles: str) -> None:

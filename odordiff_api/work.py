@@ -115,14 +115,13 @@ def shortlist(project_id: int, request: Request, info: Any = Depends(require(Rol
 def keep(project_id: int, body: KeepBody, request: Request, info: Any = Depends(require(Role.PERFUMER))) -> JSONResponse:
     from odordiff_core.chem import parse_smiles
     from odordiff_core.export import item_from_report
-    from odordiff_core.store import item_to_json
 
     store, user = _acting(request, info)
     store.project(user, project_id)  # NotFound before any work
     mol = parse_smiles(body.smiles)  # InvalidSmiles -> 422
     reporter = request.app.state.services.pipeline_or_raise().reporter
     item = item_from_report(reporter.report_mols([mol], [body.smiles])[0], note=body.note)
-    entry = store.keep(user, project_id, item.smiles, item_to_json(item))
+    entry = store.keep(user, project_id, item.smiles, item.to_json())
     return JSONResponse(record_json(entry), status_code=201)
 
 

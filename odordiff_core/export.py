@@ -66,6 +66,45 @@ class ShortlistItem:
     fit_percentile: float | None = None  # 0..100: % of known odorants that fit the brief worse; None = no brief / not computed
     confidence: Confidence | None = None  # how far to trust the predicted profile; None = not computed
 
+    def to_json(self) -> dict[str, Any]:
+        """Returns the item as a JSON-ready dict (None parts stay None): what a saved shortlist entry stores."""
+        def part(x: Any) -> Any:
+            return x.to_json() if x is not None else None
+
+        return {
+            "smiles": self.smiles, "source": self.source, "prompt": self.prompt, "seed": self.seed,
+            "generator_version": self.generator_version, "odor_match": self.odor_match, "odor": part(self.odor),
+            "safety": part(self.safety), "properties": part(self.properties), "novel": self.novel,
+            "known": part(self.known), "nearest": part(self.nearest), "user_note": self.user_note,
+            "fit_percentile": self.fit_percentile,
+            "confidence": str(self.confidence) if self.confidence is not None else None,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> ShortlistItem:
+        """Returns the item `to_json` wrote; a missing key reads as not computed (None).
+
+        Raises KeyError, TypeError or ValueError for a dict that is not such an item (callers decide what to do).
+        """
+        from .known import KnownMaterial, NearestKnown  # at run time only here: export itself needs none of them
+        from .properties import Properties
+        from .safety import SafetyReport
+        from .types import OdorProfile
+
+        def part(key: str, kind: Any) -> Any:
+            value = d.get(key)
+            return kind.from_json(value) if value is not None else None
+
+        conf = d.get("confidence")
+        return cls(
+            smiles=d["smiles"], source=d.get("source") or "generated", prompt=d.get("prompt"), seed=d.get("seed"),
+            generator_version=d.get("generator_version"), odor_match=d.get("odor_match"),
+            odor=part("odor", OdorProfile), safety=part("safety", SafetyReport),
+            properties=part("properties", Properties), novel=d.get("novel"), known=part("known", KnownMaterial),
+            nearest=part("nearest", NearestKnown), user_note=d.get("user_note") or "",
+            fit_percentile=d.get("fit_percentile"), confidence=Confidence(conf) if conf is not None else None,
+        )
+
 
 def item_from_candidate(candidate: Any, prompt: str, note: str = "") -> ShortlistItem:
     """Returns the shortlist row of a generated `pipeline.Candidate` for `prompt`."""

@@ -4,15 +4,13 @@
     store = Store.open(settings)                 # SQLite work.db in settings.work_dir, or settings.database_url
     me = store.ensure_user("ana@example.com", "Ana")
     project = store.default_project(me)
-    entry = store.keep(me, project.id, smiles, item_to_json(item))
+    entry = store.keep(me, project.id, smiles, item.to_json())
     store.update_entry(me, entry.id, entry.version, note="smells of lemon peel")
 
 The contract shared by the app and the REST API; the choices it leaves open are written in `store.py`'s docstring.
 Never imports Streamlit or a web framework.
 """
 from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
 
 from ..errors import EditConflict, NotFound, PermissionDenied, ProjectImportError, StoreUnavailable
 from ..types import Role, ShortlistStatus
@@ -33,17 +31,6 @@ from .store import (
 __all__ = [
     "ApiKeyInfo", "EditConflict", "MAX_NOTE_BYTES", "MAX_SHORTLIST", "NotFound", "PermissionDenied", "Project",
     "ProjectImportError", "Role", "Run", "ShortlistEntry", "ShortlistStatus", "Store", "StoreUnavailable", "Team",
-    "Usage", "User", "database_url", "item_from_json", "item_to_json",
+    "Usage", "User", "database_url",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name in ("item_to_json", "item_from_json"):  # import RDKit and pandas only when items are converted
-        from . import items
-
-        return getattr(items, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-if TYPE_CHECKING:
-    from .items import item_from_json, item_to_json

@@ -97,10 +97,9 @@ def _export_item(entry: ShortlistEntry) -> Any:
     from dataclasses import replace
 
     from ..export import ShortlistItem
-    from .items import item_from_json
 
     try:
-        item = item_from_json(entry.item)
+        item = ShortlistItem.from_json(entry.item)
     except (KeyError, TypeError, ValueError, AttributeError):
         item = ShortlistItem(smiles=entry.smiles, source=str(entry.item.get("source") or "kept"))
     return replace(item, smiles=entry.smiles, user_note=entry.note)

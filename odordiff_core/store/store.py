@@ -31,7 +31,7 @@ contract left room (told to the app and API engineers):
   `user_by_email` (NotFound if never signed in; use it rather than `ensure_user`, which resets the claim, when
   acting *for* someone), `list_users` / `assign_role` (operator use: the CLI on the server, no admin needed),
   `usage(admin)` (counts per user, never contents), `user_for_key`, `where` (the URL, password hidden),
-  `MAX_NOTE_BYTES`, `MAX_SHORTLIST`, and `item_to_json` / `item_from_json` (a ShortlistItem as the entry's `item`).
+  `MAX_NOTE_BYTES`, `MAX_SHORTLIST`, (a ShortlistItem as the entry's `item`: `ShortlistItem.to_json` / `from_json`).
 - **Ids** that are not positive 32-bit integers (a guess, a string, True) read as NotFound, never a database error.
 - **Database down.** Every database error that means "not reachable / not writable" becomes `StoreUnavailable`,
   whose message says the change was NOT saved; a call either saved everything or nothing (one transaction each).
@@ -136,7 +136,7 @@ class ShortlistEntry:
     id: int
     project_id: int
     smiles: str
-    item: dict[str, Any]  # the ShortlistItem as JSON (`store.item_to_json`)
+    item: dict[str, Any]  # the ShortlistItem as JSON (`ShortlistItem.to_json`)
     note: str
     rating: int | None  # 1..5; None = not rated
     status: ShortlistStatus
@@ -712,7 +712,7 @@ class Store:
         if not smiles:
             raise InvalidInput("A SMILES is needed to keep a molecule.")
         if not isinstance(item, dict):
-            raise InvalidInput("item must be a dict (store.item_to_json(ShortlistItem)).")
+            raise InvalidInput("item must be a dict (ShortlistItem.to_json()).")
         note = item["user_note"] if isinstance(item.get("user_note"), str) else ""
         values = dict(smiles=smiles, item=_dumps(item, "The item"), note=_text(note, "The note", limit_bytes=MAX_NOTE_BYTES))
         for attempt in range(2):  # a concurrent keep of the same molecule wins the race: return its entry

@@ -16,8 +16,8 @@ from streamlit.testing.v1 import AppTest
 from test_hostile_text import HOSTILE, _assert_inert, _shown  # tests/app is on sys.path (no __init__.py)
 
 from app_ui.widgets import md_text
+from odordiff_core.export import ShortlistItem
 from odordiff_core.store import Store
-from odordiff_core.store.items import item_from_json, item_to_json
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 120  # first use loads the predictor, the safety tables and the known-odorant index
@@ -181,8 +181,8 @@ def test_hostile_prompts_and_notes_from_the_store_are_shown_as_plain_text(work_d
         pid = store.default_project(me).id
         for n, entry in enumerate(store.shortlist(me, pid)):  # kept again with a hostile brief, then noted
             store.remove_entry(me, entry.id)
-            item = dataclasses.replace(item_from_json(entry.item), prompt=HOSTILE[n], seed=0)
-            kept = store.keep(me, pid, entry.smiles, item_to_json(item))
+            item = dataclasses.replace(ShortlistItem.from_json(entry.item), prompt=HOSTILE[n], seed=0)
+            kept = store.keep(me, pid, entry.smiles, item.to_json())
             store.update_entry(me, kept.id, kept.version, note=HOSTILE[n + 2])
     for page in ("pages/shortlist.py", "pages/compare.py", "pages/generate.py", "pages/history.py", "pages/about.py"):
         at.switch_page(page)

@@ -20,8 +20,6 @@ from odordiff_core.store import (
     ShortlistStatus,
     Store,
     User,
-    item_from_json,
-    item_to_json,
 )
 from odordiff_core.types import FlagLevel, Verdict
 
@@ -33,8 +31,8 @@ NOTE = "Zitrone 🍋 <b>not bold</b>\n=SUM(A1:A3)"  # Unicode, markup and a form
 
 def _item(smiles: str) -> dict[str, Any]:
     safety = SafetyReport(Verdict.CAUTION, (Flag("ifra.restricted", FlagLevel.CAUTION, "restricted", "IFRA"),), "s1")
-    return item_to_json(ShortlistItem(smiles=smiles, source="generated", prompt="citrus", seed=7,
-                                      generator_version="generator-1.0+ab", odor_match=0.5, safety=safety))
+    return ShortlistItem(smiles=smiles, source="generated", prompt="citrus", seed=7,
+                         generator_version="generator-1.0+ab", odor_match=0.5, safety=safety).to_json()
 
 
 @pytest.fixture
@@ -54,7 +52,7 @@ def _project_with_work(store: Store, user: User) -> int:
 
 def test_item_json_round_trip_keeps_every_part() -> None:
     d = _item("CCO")
-    assert item_to_json(item_from_json(d)) == d and json.loads(json.dumps(d)) == d
+    assert ShortlistItem.from_json(d).to_json() == d and json.loads(json.dumps(d)) == d
 
 
 def test_export_then_import_as_another_user_reproduces_runs_and_shortlist(store: Store, ana: User) -> None:
