@@ -11,6 +11,7 @@ Pure string code: no model, no numpy.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -54,6 +55,8 @@ bit such than then again ever always almost quite rather really note notes accor
 scents smell smells smelling odor odors odour odours aroma aromas fragrance fragrances perfume perfumes
 feel feeling impression touch hint hints trace nuance nuances undertone undertones kind sort type something
 one ones all both each every around across through about between within
+when where which who whom whose what why how has have had having do does did will would can could shall should
+may might must if because though although whether
 """.split())
 
 _WORD_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*", re.UNICODE)  # letters only; "leather-bound" -> 2 words
@@ -148,11 +151,27 @@ def parse_prompt(prompt: str, max_chars: int = MAX_PROMPT_CHARS) -> ParsedPrompt
     return ParsedPrompt(clauses=tuple(clauses), note=note, truncated_chars=truncated)
 
 
+_SUFFIXES = (  # (suffix, replacement), tried in this order after the word itself
+    ("ies", "y"), ("ves", "f"), ("es", ""), ("s", ""), ("like", ""), ("ish", ""), ("iness", "y"), ("ness", ""),
+    ("ey", ""), ("y", ""), ("ed", ""), ("ic", ""),
+    ("ing", "e"), ("ing", ""), ("ing", "ed"),  # "smoking" -> smoke, "roasting" -> roast, "baking" -> baked
+)
+
+
 def word_forms(word: str) -> list[str]:
-    """Returns the word and its likely base forms ("lemony" -> lemon, "berries" -> berry, "apple-like")."""
+    """Returns the word and its likely base forms, most likely first ("lemony" -> lemon, "berries" -> berry,
+    "apple-like", "baking" -> bake/baked, "grandmother's" -> grandmother, "piña" -> pina)."""
     forms = [word]
-    for suffix, repl in (("ies", "y"), ("ves", "f"), ("es", ""), ("s", ""), ("like", ""), ("ish", ""),
-                         ("iness", "y"), ("ness", ""), ("ey", ""), ("y", ""), ("ed", ""), ("ic", "")):
+    if word.endswith("'s") and len(word) >= 5:  # possessive: the grammar keeps the apostrophe inside a word
+        word = word[:-2]
+        forms.append(word)
+    folded = unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode()
+    if folded and folded != word:  # accents: "café" -> cafe (the data files mostly spell without them)
+        forms.append(folded)
+    for suffix, repl in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            forms.append(word[: len(word) - len(suffix)] + repl)
-    return forms
+            stem = word[: len(word) - len(suffix)]
+            forms.append(stem + repl)
+            if suffix == "ing" and not repl and stem[-1] == stem[-2]:  # "running" -> run
+                forms.append(stem[:-1])
+    return list(dict.fromkeys(forms))

@@ -7,8 +7,8 @@ Read in this order for each run of words in a clause (after the lexicon's direct
   IFRA glossary) or a trade name of `package_data/materials/trade_names.csv` -> its structure -> the labels
   recorded for it (GS-LF set, else the data files' descriptors), or the odor predictor's profile when none are
   recorded; a material the safety screen blocks keeps a note that it is prohibited;
-- **everyday words** (same file): nouns the training GoodScents descriptions use ("bread", "crust", "rind")
-  -> the labels their molecules carry more often than average, with the molecule count;
+- **everyday words** (same file): words the training GoodScents descriptions and Leffingwell phrases use
+  ("bread", "crust", "rind") -> the labels their molecules carry more often than chance, with the molecule count;
 - a word none of these knows borrows the labels of its **nearest** everyday word or lexicon term in the
   all-MiniLM-L6-v2 space (`vocabulary.safetensors`), shown as an approximation with the cosine.
 `odordiff train text --vocabulary-only` rebuilds both files (`odordiff_core/train/text.py`).
@@ -44,6 +44,7 @@ NEAR_BAND = 0.08  # ... those within this cosine of the nearest one
 SOURCE_CHARS = 60  # a family's source is shown cut to its first clause, at most this long
 SUGGESTIONS = 3  # closest known names offered for an unmapped word
 SUGGEST_CUTOFF = 0.8  # difflib ratio a known name needs to be offered
+EVERYDAY_EVIDENCE = "described molecules (GoodScents, Leffingwell)"  # an everyday word's evidence, after its count
 
 
 class ReadingKind(StrEnum):
@@ -51,7 +52,7 @@ class ReadingKind(StrEnum):
 
     MATERIAL = "material"  # a named molecule or trade name
     FAMILY = "family"  # a fragrance family or classic accord
-    EVERYDAY = "everyday"  # a noun GoodScents descriptions use, read from the molecules they describe
+    EVERYDAY = "everyday"  # a word GoodScents/Leffingwell descriptions use, read from the molecules they describe
     NEAREST = "nearest"  # no evidence of its own: the nearest known word in the MiniLM space (approximation)
     MODEL = "model"  # no evidence of its own: the text head's reading of the word alone (approximation)
 
@@ -65,7 +66,7 @@ class NameReading:
 
     term: str  # the name as listed ("Hedione") or the words of the brief ("bakery")
     kind: ReadingKind
-    evidence: str  # what it was read through: "methyl dihydrojasmonate (GS-LF labels)", "21 GoodScents descriptions"
+    evidence: str  # what it was read through: "methyl dihydrojasmonate (GS-LF labels)", "21 described molecules (GoodScents, Leffingwell)"
     labels: tuple[str, ...]  # labels it gives, strongest first
     smiles: str | None = None  # the material's structure (materials only)
     negated: bool = False  # read in a negated clause ("not like Hedione"): its first labels are excluded
@@ -200,7 +201,7 @@ def load_vocabulary(wdir: Path, labels: tuple[str, ...], lexicon_terms: set[str]
         m = materials[i]
         entries.setdefault(key, VocabEntry(m.labels, m.weights, m.reading.with_use(name, False)))
     for word, e in cfg["everyday"].items():
-        reading = NameReading(word, ReadingKind.EVERYDAY, f"{e['n']} GoodScents descriptions", tuple(e["labels"]))
+        reading = NameReading(word, ReadingKind.EVERYDAY, f"{e['n']} {EVERYDAY_EVIDENCE}", tuple(e["labels"]))
         entries.setdefault(word, VocabEntry(tuple(e["labels"]), tuple(e["weights"]), reading))
     unknown = {lab for e in entries.values() for lab in e.labels} - label_set
     if unknown:

@@ -325,7 +325,7 @@ def train(settings: Settings, cfg: TrainConfig = TrainConfig(), out_dir: Path | 
 
 
 # ---- perfumers' words: `odordiff train text --vocabulary-only` writes vocabulary.json + vocabulary.safetensors ----
-VOCABULARY_VERSION = "vocabulary-1.0"
+VOCABULARY_VERSION = "vocabulary-1.1"  # 1.1: everyday words from GoodScents + Leffingwell, binomial test
 
 
 @dataclass(frozen=True)
@@ -335,8 +335,8 @@ class VocabularyConfig:
     material_max_labels: int = 6  # labels kept per material, strongest first
     material_floor: float = 0.4  # a material's weakest kept label weighs at least this (its strongest 1.0)
     predicted_min_p: float = 0.3  # a predicted label (material without recorded labels) needs this probability
-    everyday_min_molecules: int = 3  # a description noun needs this many training molecules to be read ...
-    everyday_min_share: float = 0.5  # ... and its first label on at least this share of them
+    everyday_min_molecules: int = 3  # a description word needs this many training molecules to be read ...
+    everyday_alpha: float = 1e-3  # ... and a label its molecules carry more often than chance (one-sided binomial p)
     near_threshold: float = 0.55  # cosine an unknown word needs to its nearest known word (tuned: eval prompts, held-out)
     min_name_chars: int = 4  # shorter names ("tea", "oud") are too ambiguous to read as materials
 
@@ -460,31 +460,52 @@ def build_materials(settings: Settings, labels: tuple[str, ...], skip: set[str],
             {"trade_rows": len(trade), "trade_resolved": n_resolved})
 
 
+# A taste test's concentration unit: the words after it name the test medium, not an odor (Leffingwell:
+# "Coffee-like at 6 ppm in sugar syrup"; 22 training molecules would otherwise read "syrup" as burnt, coffee).
+_TEST_UNITS = frozenset({"ppm", "ppb"})
+
+
 def build_everyday(train_ex: list[TextExample], labels: tuple[str, ...], skip: set[str], cfg: TrainConfig,
                    vcfg: VocabularyConfig) -> dict[str, dict]:
-    """Returns {word: {labels, weights, n}}: nouns of the training GoodScents descriptions that no lexicon term or
-    material name covers, read as the labels their molecules carry more often than average (n = molecules)."""
+    """Returns {word: {labels, weights, n}}: words of the training descriptions (GoodScents descriptions and
+    Leffingwell phrases, held-out molecules never) that no lexicon term or material name covers, read as the labels
+    their molecules carry more often than chance (n = molecules; weights 0.8 x share / the best kept share).
+
+    A label is evidence when its count among the word's n molecules is unlikely under the label's base rate
+    (one-sided binomial p < everyday_alpha) and at least approx_min_lift times that rate; up to approx_max_labels,
+    most significant first. A share rule alone let filler words in ("aspect", "white": a few molecules that share
+    a label by chance).
+    """
+    from scipy.stats import binom
+
     from ..text import parse_prompt, word_forms
 
-    gs = [e for e in train_ex if e.source == "goodscents"]
     mol_words: dict[str, set[str]] = defaultdict(set)
     mol_labels: dict[str, set[str]] = defaultdict(set)
-    for e in gs:
+    for e in train_ex:
+        if e.source not in ("goodscents", "leffingwell"):
+            continue
         mol_labels[e.group].update(e.labels)
         for c in parse_prompt(e.text).clauses:
-            mol_words[e.group].update(w for w in c.words if len(w) >= 3 and w.isalpha()
+            words = c.words[: next((i for i, w in enumerate(c.words) if w in _TEST_UNITS), len(c.words))]
+            mol_words[e.group].update(w for w in words if len(w) >= 3 and w.isalpha()
                                       and not any(f in skip for f in word_forms(w)))
+    n_mol = len(mol_labels)
     base = Counter(l for ls in mol_labels.values() for l in ls)
-    word_mols = molecules_per_term(mol_words)
     out = {}
-    for w, mols in sorted(word_mols.items()):
-        if len(mols) < vcfg.everyday_min_molecules:
+    for w, mols in sorted(molecules_per_term(mol_words).items()):
+        n = len(mols)
+        if n < vcfg.everyday_min_molecules:
             continue
-        top = distinctive_labels(mols, mol_labels, base, len(mol_labels), cfg)
-        if top and top[0][1] >= vcfg.everyday_min_share:
-            best = max(s for _, s, _ in top)
-            out[w] = {"labels": [l for _, _, l in top], "weights": [round(0.8 * s / best, 3) for _, s, _ in top],
-                      "n": len(mols)}
+        found = []  # (p-value, -share, label): most significant first, then the more common
+        for lab, k in Counter(l for g in mols for l in mol_labels[g]).items():  # k of the n molecules carry lab
+            rate = base[lab] / n_mol
+            if k / n >= cfg.approx_min_lift * rate and (p := float(binom.sf(k - 1, n, rate))) < vcfg.everyday_alpha:
+                found.append((p, -k / n, lab))
+        top = sorted(found)[: cfg.approx_max_labels]
+        if top:
+            best = max(-s for _, s, _ in top)
+            out[w] = {"labels": [l for _, _, l in top], "weights": [round(0.8 * -s / best, 3) for _, s, _ in top], "n": n}
     return out
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from odordiff_core.config import Settings
 from odordiff_core.errors import DataError, ModelNotFound
-from odordiff_core.eval.text import COMMON_MATERIALS, load_evocative
+from odordiff_core.eval.text import COMMON_MATERIALS, load_evocative, shown_hits
 from odordiff_core.text import Interpretation, format_table, load_interpreter, word_forms
 from odordiff_core.text.vocabulary import (
     TRADE_NAMES_FILE,
@@ -23,7 +23,7 @@ from odordiff_core.text.vocabulary import (
     read_families,
     term_key,
 )
-from odordiff_core.train.text import SYNONYMS
+from odordiff_core.train.text import SYNONYMS, TextExample, TrainConfig, VocabularyConfig, build_everyday
 
 BRIEFS = Path(__file__).resolve().parents[1] / "data" / "perfumer_briefs_40.jsonl"
 
@@ -76,8 +76,47 @@ def test_family_name_reads_its_defining_notes_with_the_tables_source(interpreter
 def test_everyday_word_reads_the_molecules_it_describes_with_their_count(interpreter):
     r = interpreter.interpret("rind")
     rind = _reading(r, ReadingKind.EVERYDAY)
-    assert re.fullmatch(r"\d+ GoodScents descriptions", rind.evidence) and rind.labels
+    assert re.fullmatch(r"\d+ described molecules \(GoodScents, Leffingwell\)", rind.evidence) and rind.labels
     assert "rind" in r.approximations
+
+
+def _example(text: str, labels: tuple[str, ...], group: str) -> TextExample:
+    return TextExample(text, (), labels, group, "goodscents")
+
+
+def test_everyday_words_need_a_label_their_molecules_carry_more_often_than_chance():
+    # 100 molecules: 10 "sulfurous" (rare), the rest "fruity"; "egg" describes 4 of the sulfurous ones, "aspect"
+    # describes 5 molecules whose labels follow the base rates, "ember" only 2 (too few to be evidence).
+    labels = ("sulfurous", "fruity")
+    rows = [_example("rotten egg" if i < 4 else "cabbage", ("sulfurous",), f"s{i}") for i in range(10)]
+    rows += [_example("ember aspect" if i < 2 else ("aspect" if i < 5 else "plain"), ("fruity",), f"f{i}")
+             for i in range(90)]
+    words = build_everyday(rows, labels, set(), TrainConfig(), VocabularyConfig())
+    assert words["egg"]["labels"] == ["sulfurous"] and words["egg"]["n"] == 4
+    assert "aspect" not in words and "ember" not in words
+
+
+@pytest.mark.parametrize("word, form", [("baking", "bake"), ("roasting", "roast"), ("grandmother's", "grandmother"),
+                                        ("piña", "pina"), ("café", "cafe"), ("berries", "berry")])
+def test_word_forms_include_the_gerund_possessive_and_accent_free_base(word, form):
+    assert form in word_forms(word)[1:]
+
+
+def test_gerund_reads_through_its_base_word(interpreter):
+    r = interpreter.interpret("smoking")
+    assert "smoky" in r.weights and not r.unmapped
+
+
+def test_function_words_are_never_read_or_unmapped(interpreter):
+    r = interpreter.interpret("when it has rained")
+    assert not {"when", "has"} & set(r.unmapped) and not any(x.term in ("when", "has") for x in r.readings)
+
+
+def test_reader_keeps_its_measured_share_on_the_old_30_prompts_and_the_40_briefs(interpreter):
+    # `odordiff evaluate text --briefs tests/data/perfumer_briefs_40.jsonl` (model card): 25/30 and 35/40 now;
+    # floors: this reader's old-30 figure and the 85 % on the 40 briefs.
+    assert shown_hits(interpreter, load_evocative())[0] >= 25
+    assert shown_hits(interpreter, load_evocative(BRIEFS))[0] >= 34
 
 
 def test_word_without_evidence_borrows_its_nearest_known_words_marked_as_approximation(interpreter):
