@@ -133,6 +133,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         if v.trade_rows:
             print(f"material lookup: {v.trade_resolved}/{v.trade_rows} trade names ({v.trade_resolved / v.trade_rows:.0%}) "
                   f"read as a material with a structure")
+        print(f"everyday table: {v.everyday_things} things read through their constituents; constituents no reading "
+              f"knows: {', '.join(v.everyday_unresolved) or '-'}")
         print(f"24 most common materials: defining note in top 3 for {v.common_hits}/{len(COMMON_MATERIALS)}; "
               f"misses: {', '.join(v.common_misses) or '-'}")
         print(f"latency per interpret (CPU time, 1 thread, warm): p50 {v.latency_ms_p50_cpu:.1f} ms over the evocative "

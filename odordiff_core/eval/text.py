@@ -120,6 +120,8 @@ class VocabularyScore:
     common_misses: tuple[str, ...]
     latency_ms_p50_cpu: float  # CPU time of interpret(), 1 thread, warm: evocative prompts + the long brief
     latency_ms_long_cpu: float  # CPU time of interpret() on the LONG_BRIEF_CHARS brief of material names (median of 5)
+    everyday_things: int = 0  # things of package_data/materials/everyday.csv the reader knows
+    everyday_unresolved: tuple[str, ...] = ()  # "thing: constituent" pairs no reading knows (dropped from the reading)
 
 
 def evaluate_vocabulary(it: Interpreter, briefs: Path | None) -> VocabularyScore:
@@ -166,8 +168,11 @@ def evaluate_vocabulary(it: Interpreter, briefs: Path | None) -> VocabularyScore
         it.interpret(long_brief)
         long_times.append((time.process_time() - s) * 1000)
     torch.set_num_threads(threads)
+    v = it.vocabulary
+    unresolved = tuple(f"{t}: {c}" for t, cs in v.unresolved.items() for c in cs) if v is not None else ()
     return VocabularyScore(hits, n, tuple(misses), len(rows), resolved, len(COMMON_MATERIALS) - len(common_misses),
-                           tuple(common_misses), float(np.median(times)), float(np.median(long_times)))
+                           tuple(common_misses), float(np.median(times)), float(np.median(long_times)),
+                           v.n_things if v is not None else 0, unresolved)
 
 
 @dataclass(frozen=True)

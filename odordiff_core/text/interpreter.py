@@ -9,10 +9,11 @@ After `grammar.parse_prompt` has cut the prompt into clauses:
    `odordiff_core/train/text.py`) reads `features.head_features` of the clause embedding. Labels it adds
    beyond the direct hits are reported in `approximations` under the clause text. Content words that
    neither the lexicon nor the head could map are listed in `unmapped`: nothing is guessed silently.
-5. Perfumers' words (`vocabulary.py`): material and trade names, fragrance families and everyday nouns
-   become labels with their evidence (`Interpretation.readings`, one line each); a word with no evidence
-   borrows its nearest known word's labels (an approximation, with the cosine); an unmapped word that is
-   spelled like a known material gets suggestions (`Interpretation.suggestions`).
+5. Perfumers' words (`vocabulary.py`): material and trade names, fragrance families, composite everyday things
+   (the everyday table: "Earl Grey" -> tea, bergamot) and everyday nouns become labels with their evidence
+   (`Interpretation.readings`, one line each); a word with no evidence borrows its nearest known word's labels
+   (an approximation, with the cosine); an unmapped word that is spelled like a known material gets suggestions
+   (`Interpretation.suggestions`).
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ from .features import head_features
 from .grammar import Clause, ParsedPrompt, parse_prompt, word_forms
 from .vocabulary import NEAR_BAND, NEAR_K, NEGATED_NAME_LABELS, NameReading, ReadingKind, Vocabulary, load_vocabulary
 
-_NAMED = (ReadingKind.MATERIAL, ReadingKind.FAMILY)  # entries that name a thing (not a word read for its odor)
+_NAMED = (ReadingKind.MATERIAL, ReadingKind.FAMILY, ReadingKind.THING)  # entries that name a thing (not a word read for its odor)
 MAX_SUGGESTED_WORDS = 8  # unmapped words per brief that get spelling suggestions (bounds the latency)
 MIN_WEIGHT = 0.05  # weights below this are dropped from Interpretation.weights (noise for the generator)
 MAX_LABELS = 15  # at most this many descriptors in Interpretation.weights
@@ -169,8 +170,10 @@ class Interpreter:
             for n in range(min(self.max_term_words, len(words) - i), 0, -1):
                 term = " ".join(words[i:i + n])
                 entry = self._entry(term)
-                if entry is None and n == 1:
-                    entry = next((e for f in word_forms(term)[1:] if (e := self._entry(f)) is not None), None)
+                if entry is None:  # base forms of the last word: "pralines", "granny smith apples"
+                    head, last = words[i:i + n - 1], words[i + n - 1]
+                    entry = next((e for f in word_forms(last)[1:] if (e := self._entry(" ".join((*head, f)))) is not None),
+                                 None)
                 if entry is not None or n == 1:
                     out.append((term, entry))
                     i += n
@@ -283,14 +286,14 @@ class Interpreter:
                     unknown.append(term)
                     continue
                 labels, weights = entry.labels, entry.weights
-                if clause.negated and entry.kind in (ReadingKind.MATERIAL, ReadingKind.FAMILY):
+                if clause.negated and entry.kind in _NAMED:
                     # "not like Hedione": exclude what defines it, not every label it carries
                     labels, weights = labels[:NEGATED_NAME_LABELS], (1.0,) * min(len(labels), NEGATED_NAME_LABELS)
                 for lab, w in zip(labels, weights):
                     direct[self._index[lab]] = max(direct[self._index[lab]], w)
                 named = named or not (entry.kind == ReadingKind.EVERYDAY
                                       or (entry.reading is not None and entry.reading.kind == ReadingKind.NEAREST))
-                if entry.kind in ("approx", ReadingKind.EVERYDAY, ReadingKind.FAMILY):  # no label of its own
+                if entry.kind in ("approx", ReadingKind.EVERYDAY, ReadingKind.FAMILY, ReadingKind.THING):  # no label of its own
                     approximations[term] = entry.labels
                 if entry.reading is not None:  # a material keeps its listed spelling ("Hedione"), the rest the brief's
                     named = entry.kind == ReadingKind.MATERIAL
@@ -380,7 +383,7 @@ def load_interpreter(settings: Settings) -> Interpreter:
     unknown = {lab for e in lexicon.values() for lab in e.labels} - set(labels)
     if unknown:
         raise ModelNotFound(f"Text lexicon uses labels {sorted(unknown)} not in the label list. Run `odordiff train text`.")
-    vocabulary = load_vocabulary(wdir, labels, {t for t, e in lexicon.items() if e.kind == "direct"})
+    vocabulary = load_vocabulary(wdir, labels, {t: (e.labels, e.weights, e.kind == "direct") for t, e in lexicon.items()})
     return Interpreter(
         labels=labels, lexicon=lexicon, encoder=load_encoder(), label_emb=t["label_emb"].astype(np.float32),
         w1=t["w1"], b1=t["b1"], w2=t["w2"], b2=t["b2"], model_threshold=float(cfg["model_threshold"]),

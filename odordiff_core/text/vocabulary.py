@@ -9,6 +9,9 @@ Read in this order for each run of words in a clause (after the lexicon's direct
   recorded; a material the safety screen blocks keeps a note that it is prohibited;
 - **everyday words** (same file): words the training GoodScents descriptions and Leffingwell phrases use
   ("bread", "crust", "rind") -> the labels their molecules carry more often than chance, with the molecule count;
+- **everyday things** (`package_data/materials/everyday.csv`, read at load): a composite thing whose smell comes
+  from what it is made of ("Earl Grey", "mojito", "nail polish remover") -> the readings of its constituents
+  (each a word this reader already knows), with the public page that defines the composition;
 - a word none of these knows borrows the labels of its **nearest** everyday word or lexicon term in the
   all-MiniLM-L6-v2 space (`vocabulary.safetensors`), shown as an approximation with the cosine.
 `odordiff train text --vocabulary-only` rebuilds both files (`odordiff_core/train/text.py`).
@@ -19,22 +22,30 @@ import csv
 import difflib
 import json
 import re
-from dataclasses import dataclass
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import numpy as np
 
 from ..config import PACKAGE_DATA_DIR
 from ..errors import DataError, ModelNotFound
-from .grammar import parse_prompt
+from .grammar import parse_prompt, word_forms
 
 VOCABULARY_NAME = "vocabulary.json"  # materials, everyday words, settings (in the text weights folder)
 VOCABULARY_TENSORS = "vocabulary.safetensors"  # near_emb: everyday-word embeddings (W, 384)
 VOCABULARY_FORMAT = 1  # bump when vocabulary.json's layout changes; the loader refuses other versions
 FAMILIES_FILE = PACKAGE_DATA_DIR / "materials" / "families.csv"  # family,synonyms,defining_notes,example_materials,source
 TRADE_NAMES_FILE = PACKAGE_DATA_DIR / "materials" / "trade_names.csv"  # name,synonyms,cas,smiles,supplier,source,verified
+EVERYDAY_FILE = PACKAGE_DATA_DIR / "materials" / "everyday.csv"  # thing,synonyms,kind,constituents,source
+EVERYDAY_COLUMNS = ("thing", "synonyms", "kind", "constituents", "source")  # the header, in this order
+THING_SCALE = 0.8  # a thing's strongest label weighs this: a descriptor the brief names (1.0) still leads
+THING_LABELS = 2  # labels taken from each constituent: its strongest ones, at >= half its best weight
+MAX_THING_LABELS = 6  # labels a thing gives at most
 MAX_NAME_WORDS = 6  # longest name looked up (words after the grammar's stopword removal)
 FAMILY_STEP = 0.1  # a family's defining notes weigh 1.0, 0.9, ... in table order
 FAMILY_MIN = 0.6  # ... never below this
@@ -52,12 +63,25 @@ class ReadingKind(StrEnum):
 
     MATERIAL = "material"  # a named molecule or trade name
     FAMILY = "family"  # a fragrance family or classic accord
+    THING = "thing"  # a composite everyday thing of the everyday table, read through its constituents
     EVERYDAY = "everyday"  # a word GoodScents/Leffingwell descriptions use, read from the molecules they describe
     NEAREST = "nearest"  # no evidence of its own: the nearest known word in the MiniLM space (approximation)
     MODEL = "model"  # no evidence of its own: the text head's reading of the word alone (approximation)
 
 
-_APPROXIMATE = (ReadingKind.EVERYDAY, ReadingKind.NEAREST, ReadingKind.MODEL)
+_APPROXIMATE = (ReadingKind.EVERYDAY, ReadingKind.THING, ReadingKind.NEAREST, ReadingKind.MODEL)
+
+
+class ThingKind(StrEnum):
+    """What an everyday thing of the everyday table is (its `kind` column)."""
+
+    DRINK = "drink"
+    DESSERT = "dessert"
+    DISH = "dish"
+    FRUIT = "fruit"
+    HOUSEHOLD = "household"
+    PLACE = "place"
+    OTHER = "other"
 
 
 @dataclass(frozen=True)
@@ -134,6 +158,8 @@ class Vocabulary:
     n_families: int
     n_everyday: int
     version: str
+    n_things: int = 0  # everyday-table things with at least one readable name
+    unresolved: dict[str, tuple[str, ...]] = field(default_factory=dict)  # thing -> constituents no reading knows
 
     def get(self, key: str) -> VocabEntry | None:
         return self.entries.get(key)
@@ -174,11 +200,136 @@ def read_families(labels: tuple[str, ...], path: Path = FAMILIES_FILE) -> dict[s
     return out
 
 
-def load_vocabulary(wdir: Path, labels: tuple[str, ...], lexicon_terms: set[str]) -> Vocabulary | None:
+@dataclass(frozen=True)
+class EverydayThing:
+    """One row of the everyday table: a composite thing and what a public page says it is made of."""
+
+    thing: str  # the name as listed ("Earl Grey tea")
+    synonyms: tuple[str, ...]  # other names of the same thing ("Earl Grey")
+    kind: ThingKind
+    constituents: tuple[str, ...]  # ingredient or smell words, most defining first ("tea", "bergamot")
+    source: str  # the public page (URL) that defines its composition
+
+
+def read_everyday_table(path: Path = EVERYDAY_FILE) -> tuple[EverydayThing, ...]:
+    """Returns the rows of the everyday table (() when the table is absent).
+
+    Raises DataError naming the line when the header differs from EVERYDAY_COLUMNS, a kind is not a ThingKind,
+    a row has no constituents or no http(s) source, or two rows share a name or synonym (case-insensitive).
+    """
+    if not path.is_file():
+        return ()
+    out: list[EverydayThing] = []
+    seen: dict[str, int] = {}
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        if tuple(reader.fieldnames or ()) != EVERYDAY_COLUMNS:
+            raise DataError(f"{path} has columns {reader.fieldnames}; it needs {','.join(EVERYDAY_COLUMNS)}.")
+        for n, row in enumerate(reader, start=2):
+            thing = (row["thing"] or "").strip()
+            synonyms = tuple(x.strip() for x in (row["synonyms"] or "").split("|") if x.strip())
+            constituents = tuple(x.strip().lower() for x in (row["constituents"] or "").split("|") if x.strip())
+            source = (row["source"] or "").strip()
+            try:
+                kind = ThingKind((row["kind"] or "").strip())
+            except ValueError:
+                raise DataError(f"{path} line {n}: kind {row['kind']!r} is not one of "
+                                f"{', '.join(k.value for k in ThingKind)}.") from None
+            if not thing or not constituents or not source.startswith(("http://", "https://")):
+                raise DataError(f"{path} line {n}: each row needs a thing, `|`-separated constituents and the URL of "
+                                f"the public page that defines its composition.")
+            for name in (thing, *synonyms):
+                if (first := seen.setdefault(name.lower(), n)) != n:
+                    raise DataError(f"{path} line {n}: {name!r} is already named on line {first}; merge the rows.")
+            out.append(EverydayThing(thing, synonyms, kind, constituents, source))
+    return tuple(out)
+
+
+def source_title(url: str) -> str:
+    """Returns a short name for a source page: "Wikipedia 'Earl Grey tea'" for a Wikipedia article, else the
+    site and the page's last path segment ("iba-world.com 'mojito'")."""
+    parts = urlparse(url)
+    page = unquote(parts.path.rstrip("/").rsplit("/", 1)[-1]).replace("_", " ")
+    site = "Wikipedia" if parts.netloc.endswith("wikipedia.org") else parts.netloc.removeprefix("www.")
+    return f"{site} '{page}'" if page else site
+
+
+def fold_accents(text: str) -> str:
+    """Returns the text without accents ("piña colada" -> "pina colada")."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
+Resolver = Callable[[str], tuple[tuple[str, ...], tuple[float, ...]] | None]  # constituent -> labels, weights
+
+
+def everyday_entries(things: tuple[EverydayThing, ...], resolve: Resolver
+                     ) -> tuple[dict[str, VocabEntry], dict[str, tuple[str, ...]]]:
+    """Returns ({term key: entry} for every name, synonym and accent-free spelling of the things,
+    {thing: constituents that `resolve` does not know}). A constituent that does not resolve is left out of
+    the thing's reading; a thing with none that resolves gets no entry.
+
+    A thing's labels: each constituent's strongest THING_LABELS labels (>= half its best weight), scaled by its
+    place in the list (1.0, 0.9, ... >= FAMILY_MIN, like a family's notes) and by THING_SCALE; max over them.
+    """
+    entries: dict[str, VocabEntry] = {}
+    unresolved: dict[str, tuple[str, ...]] = {}
+    for t in things:
+        support: dict[str, float] = {}
+        used: list[str] = []
+        for i, c in enumerate(t.constituents):
+            if (got := resolve(c)) is None or not got[0]:
+                unresolved[t.thing] = (*unresolved.get(t.thing, ()), c)
+                continue
+            used.append(c)
+            top = max(got[1])
+            place = THING_SCALE * max(FAMILY_MIN, 1.0 - FAMILY_STEP * i)
+            ranked = sorted(zip(got[0], got[1]), key=lambda lw: -lw[1])[:THING_LABELS]
+            for lab, w in ranked:
+                if w >= 0.5 * top:
+                    support[lab] = max(support.get(lab, 0.0), round(place * w / top, 3))
+        if not support:
+            continue
+        labels = tuple(sorted(support, key=lambda lab: -support[lab])[:MAX_THING_LABELS])
+        evidence = f"{', '.join(used)} (everyday table: {source_title(t.source)})"
+        entry = VocabEntry(labels, tuple(support[lab] for lab in labels),
+                           NameReading(t.thing, ReadingKind.THING, evidence, labels))
+        for name in (t.thing, *t.synonyms):
+            for spelling in dict.fromkeys((name, fold_accents(name))):
+                if (key := term_key(spelling)) is not None:
+                    entries.setdefault(key, entry)
+    return entries, unresolved
+
+
+def resolver(lexicon: Mapping[str, tuple[tuple[str, ...], tuple[float, ...], bool]],
+             entries: Mapping[str, VocabEntry]) -> Resolver:
+    """Returns the function that reads one constituent word the way the reader reads a brief's word: a label word
+    of the lexicon first, then a family, material or everyday word, then a lexicon approximation; a single word
+    also through its base forms ("almonds" -> almond). `lexicon`: term -> (labels, weights, is a direct label word)."""
+    def resolve(word: str) -> tuple[tuple[str, ...], tuple[float, ...]] | None:
+        key = term_key(word)
+        if key is None:
+            return None
+        for form in word_forms(key) if " " not in key else [key]:
+            lx = lexicon.get(form)
+            if lx is not None and lx[2]:
+                return lx[0], lx[1]
+            if (e := entries.get(form)) is not None:
+                return e.labels, e.weights
+            if lx is not None:
+                return lx[0], lx[1]
+        return None
+    return resolve
+
+
+def load_vocabulary(wdir: Path, labels: tuple[str, ...],
+                    lexicon: Mapping[str, tuple[tuple[str, ...], tuple[float, ...], bool]],
+                    everyday_table: Path = EVERYDAY_FILE) -> Vocabulary | None:
     """Returns the vocabulary in `wdir` (None when `vocabulary.json` is absent: the reader then knows only the lexicon).
 
-    Family keys that are lexicon label words are left to the lexicon. Raises ModelNotFound when the file has
-    another format or uses labels outside `labels`, DataError when the families table is invalid.
+    `lexicon`: the reader's lexicon, term -> (labels, weights, is a direct label word). Family and thing keys that
+    are lexicon label words are left to the lexicon; the everyday table's constituents are read through the
+    lexicon and the other entries (`resolver`). Raises ModelNotFound when the file has another format or uses
+    labels outside `labels`, DataError when the families or everyday table is invalid.
     """
     path = wdir / VOCABULARY_NAME
     if not path.is_file():
@@ -190,6 +341,7 @@ def load_vocabulary(wdir: Path, labels: tuple[str, ...], lexicon_terms: set[str]
         raise ModelNotFound(f"{path} has format {cfg.get('format_version')}, this code reads {VOCABULARY_FORMAT}. "
                             f"Run `odordiff train text --vocabulary-only`.")
     label_set = set(labels)
+    lexicon_terms = {t for t, (_, _, direct) in lexicon.items() if direct}
     entries: dict[str, VocabEntry] = {k: e for k, e in read_families(labels).items() if k not in lexicon_terms}
     n_families = len({id(e.reading) for e in entries.values()})
     materials = []
@@ -200,9 +352,15 @@ def load_vocabulary(wdir: Path, labels: tuple[str, ...], lexicon_terms: set[str]
     for key, (i, name) in cfg["names"].items():
         m = materials[i]
         entries.setdefault(key, VocabEntry(m.labels, m.weights, m.reading.with_use(name, False)))
+    words: dict[str, VocabEntry] = {}
     for word, e in cfg["everyday"].items():
         reading = NameReading(word, ReadingKind.EVERYDAY, f"{e['n']} {EVERYDAY_EVIDENCE}", tuple(e["labels"]))
-        entries.setdefault(word, VocabEntry(tuple(e["labels"]), tuple(e["weights"]), reading))
+        words[word] = VocabEntry(tuple(e["labels"]), tuple(e["weights"]), reading)
+    things, unresolved = everyday_entries(read_everyday_table(everyday_table), resolver(lexicon, {**words, **entries}))
+    n_things = len({id(e.reading) for k, e in things.items() if k not in lexicon_terms and k not in entries})
+    for key, e in [*things.items(), *words.items()]:  # a thing's reading before a word's own (its table is sourced)
+        if key not in lexicon_terms:
+            entries.setdefault(key, e)
     unknown = {lab for e in entries.values() for lab in e.labels} - label_set
     if unknown:
         raise ModelNotFound(f"{path} uses labels {sorted(unknown)[:5]} not in the label list. "
@@ -217,4 +375,4 @@ def load_vocabulary(wdir: Path, labels: tuple[str, ...], lexicon_terms: set[str]
             by_letter.setdefault(name[:1].lower(), []).append(name)
     return Vocabulary(entries, near_terms, near_emb, float(cfg["near_threshold"]),
                       {k: tuple(dict.fromkeys(v)) for k, v in by_letter.items()}, len(materials), n_families,
-                      len(cfg["everyday"]), str(cfg["version"]))
+                      len(cfg["everyday"]), str(cfg["version"]), n_things, unresolved)
