@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from ..config import GENERATION
@@ -59,6 +60,8 @@ def register_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--guidance", type=float, default=None, help=f"default: the pipeline's ({GENERATION.guidance})")
     p.add_argument("--exploration", type=float, nargs="+", default=[], metavar="X",
                    help="also run OdorDiff at these exploration values, 0..1 (one method each; 1 = de novo)")
+    p.add_argument("--steps", type=int, default=GENERATION.steps,
+                   help=f"sampler steps for every OdorDiff method (default {GENERATION.steps}, the shipped default)")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     p.set_defaults(func=_evaluate)
 
@@ -226,7 +229,11 @@ def _evaluate(args) -> int:
     from ..pipeline import load_pipeline
 
     settings = Settings.from_env()
+    if args.steps < 1:
+        print(f"odordiff: --steps must be at least 1, got {args.steps}", file=sys.stderr)
+        return 2
     pipe = load_pipeline(settings)
+    pipe = replace(pipe, sampler=replace(pipe.sampler, steps=args.steps))
     ev = evaluate(pipe, settings, n=args.n, seed=args.seed, n_heldout_prompts=args.heldout_prompts,
                   n_evocative=args.evocative_prompts, guidance=args.guidance, exploration=args.exploration)
     cols = ("validity", "uniqueness", "novelty", "intdiv", "odorant_like", "sa_median", "adherence", "hit5",

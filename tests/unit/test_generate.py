@@ -26,7 +26,7 @@ TINY = Path(__file__).resolve().parents[1] / "data" / "tiny_generator"
 
 # Shipped model, condition {citrus: 1}, 16 steps, guidance 2, seed 0, 4 samples. Regenerate only when the
 # shipped weights change on purpose (and say so in the model card).
-GOLDEN_CITRUS_SEED0 = ["C=CCCCCCC", "OC1CCCCC1", "CC=CCCCCCC", "CCCC=CCCCCC"]
+GOLDEN_CITRUS_SEED0 = ["C=CC=CCCCC", "C=CCC=CCCCC", "C=CCCCCCCC", "CC=CCC=CCCC"]  # generator-1.0+62f1b14a42 (RSFT round 1)
 
 
 @pytest.fixture(scope="module")
@@ -119,8 +119,12 @@ def test_exploration_1_samples_de_novo_exactly_as_before_the_dial(tiny_pipeline)
 
 
 def test_low_exploration_gives_closer_analogues_of_known_odorants_than_de_novo(tiny_pipeline):
+    # the shipped generator: the tiny one writes small fragments that sit near known molecules either way, so the
+    # dial's effect on it is noise (measured: either order over seeds 0-3); the shipped one gives 0.50-0.64 vs 0.38-0.50
+    shipped = replace(tiny_pipeline, generator=load_generator(WEIGHTS_DIR / "generator"))
+
     def mean_nearest_similarity(exploration: float) -> float:
-        res = tiny_pipeline.generate(GenerateRequest("a clean citrus top note", n=8, seed=0, exploration=exploration))
+        res = shipped.generate(GenerateRequest("a clean citrus top note", n=8, seed=0, exploration=exploration))
         assert res.candidates, res.message
         return float(np.mean([c.nearest.similarity for c in res.candidates if c.nearest]))
 
