@@ -131,15 +131,12 @@ class Neighbours:
 
     @staticmethod
     def nearest(sim: torch.Tensor) -> np.ndarray:
-        """Returns (N,) float32: each row's largest similarity (0 when there is no training molecule)."""
+        """Returns (N,) float32: each row's largest similarity (0 when there is no training molecule): the continuous
+        Tanimoto (atom-pair counts, 0..1) to the most similar training molecule, the applicability-domain measure of
+        the confidence levels (scores.py)."""
         with torch.inference_mode():
             best = sim.max(dim=1).values if sim.shape[1] else torch.zeros(len(sim))  # (N,)
         return best.numpy().astype(np.float32)
-
-    def max_similarity(self, X: np.ndarray) -> np.ndarray:
-        """Returns (N,) float32: each row's continuous Tanimoto (atom-pair counts, 0..1) to its most similar
-        training molecule, the applicability-domain measure of the confidence levels (scores.py)."""
-        return self.nearest(self.similarity(X))
 
 
 @dataclass(frozen=True)
@@ -169,7 +166,7 @@ def ensemble_proba(ens: TrainedEnsemble, X: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def ensemble_proba_with_similarity(ens: TrainedEnsemble, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Returns ensemble_proba's two arrays and Neighbours.max_similarity's (N,), from one similarity matrix."""
+    """Returns ensemble_proba's two arrays and Neighbours.nearest's (N,), from one similarity matrix."""
     sim = ens.neighbours.similarity(X)
     p, s = _blend(ens, X, sim)
     return p, s, ens.neighbours.nearest(sim)
@@ -211,7 +208,7 @@ class OdorPredictor:
         """Returns (probabilities (N, 138), ensemble spread (N, 138), similarity to the nearest training molecule (N,)).
 
         One featurisation for both: the probabilities and spread are exactly `predict_with_std`'s; the similarity
-        is `Neighbours.max_similarity` (continuous Tanimoto on atom-pair counts, 0..1; about 0.1 ms per molecule).
+        is `Neighbours.nearest` (continuous Tanimoto on atom-pair counts, 0..1; about 0.1 ms per molecule).
         """
         if not mols:
             n = len(self.labels)

@@ -15,7 +15,7 @@ import numpy as np
 from scipy.stats import rankdata
 from sklearn.metrics import roc_auc_score
 
-from ..odor import PredictorConfig, ensemble_proba
+from ..odor import PredictorConfig, ensemble_proba_with_similarity
 from ..scores import CONFIDENCE, Confidence, ConfidenceThresholds, confidence_levels, top_spread
 from ..train.predictor import train_ensemble
 
@@ -48,8 +48,8 @@ def held_out_predictions(X: np.ndarray, Y: np.ndarray, folds: np.ndarray, cfg: P
         t0 = time.perf_counter()
         tr, te = folds != f, folds == f
         ens = train_ensemble(X[tr], Y[tr], cfg)
-        p, s = ensemble_proba(ens, X[te])
-        parts.append((p, s, ens.neighbours.max_similarity(X[te]), Y[te], np.full(int(te.sum()), f)))
+        p, s, sim = ensemble_proba_with_similarity(ens, X[te])  # one similarity matrix for the vote and the domain
+        parts.append((p, s, sim, Y[te], np.full(int(te.sum()), f)))
         report(f"fold {f}: {int(tr.sum())} train, {int(te.sum())} held out, {time.perf_counter() - t0:.0f} s")
     return HeldOut(*(np.concatenate([p[i] for p in parts]) for i in range(5)))
 
