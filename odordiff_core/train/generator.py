@@ -186,9 +186,7 @@ def train(data_file: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = Tr
     schedule = get_schedule(cfg.schedule)
     x_tr, y_tr = x_all[~is_val].to(dev), y_row[~is_val].to(dev)
     x_va, y_va = x_all[is_val].to(dev), y_row[is_val].to(dev)
-    if cfg.eval_sequences and len(x_va) > cfg.eval_sequences:
-        stride = len(x_va) // cfg.eval_sequences
-        x_va, y_va = x_va[::stride][: cfg.eval_sequences], y_va[::stride][: cfg.eval_sequences]
+    x_va, y_va = strided(x_va, y_va, cfg.eval_sequences)
     Y = Y.to(dev)
     out_dir.mkdir(parents=True, exist_ok=True)
     state_file = out_dir / "train_state.pt"
@@ -205,25 +203,8 @@ def train(data_file: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = Tr
     batches = _batches(len(x_tr), cfg.batch_size, gen)
     total_steps = cfg.max_steps
 
-    def cond_of(rows: torch.Tensor, drop: float, g: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
-        cond = Y[rows.clamp_min(0)]  # (B, 138)
-        keep = rows >= 0
-        if drop > 0:
-            keep &= torch.rand(rows.shape, generator=g).to(dev) >= drop
-        return cond, keep
-
     def heldout_loss() -> float:
-        model.eval()
-        g = torch.Generator(dev).manual_seed(1234)
-        tot, cnt = 0.0, 0
-        with torch.no_grad(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-            for i in range(0, len(x_va), 1024):
-                xb, rb = x_va[i:i + 1024], y_va[i:i + 1024]
-                cond, keep = cond_of(rb, 0.0, None)
-                tot += float(masked_diffusion_loss(model, xb, cond, keep, schedule, g)) * len(xb)
-                cnt += len(xb)
-        model.train()
-        return tot / max(cnt, 1)
+        return heldout_loss_of(model, x_va, y_va, Y, schedule, bf16=cfg.bf16, batch=1024)
 
     t0 = time.time() - elapsed
     model.train()
@@ -233,7 +214,7 @@ def train(data_file: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = Tr
         for grp in opt.param_groups:
             grp["lr"] = lr
         idx = next(batches).to(dev)
-        cond, keep = cond_of(y_tr[idx], cfg.cond_dropout, gen)
+        cond, keep = condition_of(Y, y_tr[idx], cfg.cond_dropout, gen)
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16):
             loss = masked_diffusion_loss(model, x_tr[idx], cond, keep, schedule)
         opt.zero_grad(set_to_none=True)
@@ -266,6 +247,41 @@ def train(data_file: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = Tr
               "data": data["summary"], "history": history}
     _update_record(out_dir, record)
     return record
+
+
+def strided(x: torch.Tensor, y: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Returns n evenly strided rows of x and y (all of them when n is 0 or not smaller): the held-out subset."""
+    if n and len(x) > n:
+        stride = len(x) // n
+        return x[::stride][:n], y[::stride][:n]
+    return x, y
+
+
+def condition_of(Y: torch.Tensor, rows: torch.Tensor, drop: float,
+                 gen: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Returns (condition (B, 138), keep (B,)) for label rows (-1 = unlabelled: the null condition); with drop > 0
+    that share of the rows also gets the null condition (condition dropout, drawn from the CPU generator gen)."""
+    keep = rows >= 0
+    if drop > 0:
+        keep &= torch.rand(rows.shape, generator=gen).to(rows.device) >= drop
+    return Y[rows.clamp_min(0)], keep
+
+
+def heldout_loss_of(model: Denoiser, x: torch.Tensor, y: torch.Tensor, Y: torch.Tensor, schedule: Schedule, *,
+                    bf16: bool, batch: int) -> float:
+    """Returns the mean NELBO of held-out sequences x with label rows y, in eval mode, with a fixed noise draw
+    (seed 1234; the draw depends on `batch`); leaves the model in train mode."""
+    model.eval()
+    dev = x.device
+    g = torch.Generator(dev).manual_seed(1234)
+    tot = 0.0
+    with torch.no_grad(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+        for i in range(0, len(x), batch):
+            xb, rb = x[i:i + batch], y[i:i + batch]
+            cond, keep = condition_of(Y, rb, 0.0, None)
+            tot += float(masked_diffusion_loss(model, xb, cond, keep, schedule, g)) * len(xb)
+    model.train()
+    return tot / max(len(x), 1)
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ import torch
 from ..errors import InvalidInput
 from ..generator import Generator
 from ..tokens import decode_smiles
-from .generator import _batches, save
+from .generator import _batches, condition_of, heldout_loss_of, save, strided
 from .loss import masked_diffusion_loss
 
 
@@ -119,15 +119,16 @@ def collect(pipeline, data: dict, cfg: RsftConfig, log: Callable[[str], object] 
         if cand:
             probs = predictor.predict_proba([c[2] for c in cand])
             by_row: dict[int, list[dict]] = {}
-            for (row, smi, _), p in zip(cand, probs):
-                target = labels01[row]
-                match = float(odor_match(p[None], target, np.zeros_like(target, bool))[0])
-                ref = odor_match(known_probs, target, np.zeros_like(target, bool))
-                pct = float(fit_percentiles(ref, np.array([match]))[0])
-                if pct >= cfg.min_percentile:
+            for row in dict.fromkeys(c[0] for c in cand):  # each condition's candidates scored together
+                at = [i for i, c in enumerate(cand) if c[0] == row]
+                target, none_excluded = labels01[row], np.zeros(labels01.shape[1], bool)
+                match = odor_match(probs[at], target, none_excluded)  # (k,)
+                pct = fit_percentiles(odor_match(known_probs, target, none_excluded), match)  # (k,)
+                for i, m, q in zip(at, match.tolist(), pct.tolist()):
+                    smi = cand[i][1]
                     lst = by_row.setdefault(row, [])
-                    if all(d["smiles"] != smi for d in lst):
-                        lst.append({"row": row, "smiles": smi, "match": match, "percentile": pct})
+                    if q >= cfg.min_percentile and all(d["smiles"] != smi for d in lst):
+                        lst.append({"row": row, "smiles": smi, "match": m, "percentile": q})
             for lst in by_row.values():
                 counts["above"] += len(lst)
                 kept += sorted(lst, key=lambda d: -d["match"])[: cfg.keep]
@@ -172,10 +173,7 @@ def finetune(gen: Generator, data: dict, x_new: torch.Tensor, y_new: torch.Tenso
     dev = torch.device("cpu")
     x_all, y_all, is_val = data["x"].long(), data["y_row"].long(), data["val"]
     x_tr, y_tr = x_all[~is_val], y_all[~is_val]
-    x_va, y_va = x_all[is_val], y_all[is_val]
-    if cfg.eval_sequences and len(x_va) > cfg.eval_sequences:
-        stride = len(x_va) // cfg.eval_sequences
-        x_va, y_va = x_va[::stride][: cfg.eval_sequences], y_va[::stride][: cfg.eval_sequences]
+    x_va, y_va = strided(x_all[is_val], y_all[is_val], cfg.eval_sequences)
     Y = data["Y"].float()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.98))
     g = torch.Generator("cpu").manual_seed(cfg.seed)
@@ -184,23 +182,8 @@ def finetune(gen: Generator, data: dict, x_new: torch.Tensor, y_new: torch.Tenso
     it_corpus = _batches(len(x_tr), max(n_corpus, 1), g)
     it_new = _batches(len(x_new), max(n_new, 1), g)
 
-    def cond_of(rows: torch.Tensor, drop: float) -> tuple[torch.Tensor, torch.Tensor]:
-        keep = rows >= 0
-        if drop > 0:
-            keep &= torch.rand(rows.shape, generator=g) >= drop
-        return Y[rows.clamp_min(0)], keep
-
     def heldout_loss() -> float:
-        model.eval()
-        gv = torch.Generator("cpu").manual_seed(1234)
-        tot = 0.0
-        with torch.no_grad(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-            for i in range(0, len(x_va), 512):
-                xb, rb = x_va[i:i + 512], y_va[i:i + 512]
-                cond, keep = cond_of(rb, 0.0)
-                tot += float(masked_diffusion_loss(model, xb, cond, keep, gen.schedule, gv)) * len(xb)
-        model.train()
-        return tot / max(len(x_va), 1)
+        return heldout_loss_of(model, x_va, y_va, Y, gen.schedule, bf16=cfg.bf16, batch=512)
 
     history = [{"step": 0, "heldout_loss": heldout_loss(), "minutes": 0.0}]
     log(f"RSFT fine-tune: {len(x_new)} new sequences + {len(x_tr)} corpus; held-out loss at start "
@@ -223,7 +206,7 @@ def finetune(gen: Generator, data: dict, x_new: torch.Tensor, y_new: torch.Tenso
             parts_x.append(x_new[i])
             parts_y.append(y_new[i])
         xb, yb = torch.cat(parts_x), torch.cat(parts_y)
-        cond, keep = cond_of(yb, cfg.cond_dropout)
+        cond, keep = condition_of(Y, yb, cfg.cond_dropout, g)
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16):
             loss = masked_diffusion_loss(model, xb, cond, keep, gen.schedule, g)
         opt.zero_grad(set_to_none=True)
