@@ -158,6 +158,11 @@ _SUFFIXES = (  # (suffix, replacement), tried in this order after the word itsel
 )
 
 
+def fold_accents(text: str) -> str:
+    """Returns the text without accents ("piña colada" -> "pina colada"; characters with no ASCII form dropped)."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
 def word_forms(word: str) -> list[str]:
     """Returns the word and its likely base forms, most likely first ("lemony" -> lemon, "berries" -> berry,
     "apple-like", "baking" -> bake/baked, "grandmother's" -> grandmother, "piña" -> pina)."""
@@ -165,7 +170,7 @@ def word_forms(word: str) -> list[str]:
     if word.endswith("'s") and len(word) >= 5:  # possessive: the grammar keeps the apostrophe inside a word
         word = word[:-2]
         forms.append(word)
-    folded = unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode()
+    folded = fold_accents(word)
     if folded and folded != word:  # accents: "café" -> cafe (the data files mostly spell without them)
         forms.append(folded)
     for suffix, repl in _SUFFIXES:

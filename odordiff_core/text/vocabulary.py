@@ -22,7 +22,6 @@ import csv
 import difflib
 import json
 import re
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -34,7 +33,7 @@ import numpy as np
 
 from ..config import PACKAGE_DATA_DIR
 from ..errors import DataError, ModelNotFound
-from .grammar import parse_prompt, word_forms
+from .grammar import fold_accents, parse_prompt, word_forms
 
 VOCABULARY_NAME = "vocabulary.json"  # materials, everyday words, settings (in the text weights folder)
 VOCABULARY_TENSORS = "vocabulary.safetensors"  # near_emb: everyday-word embeddings (W, 384)
@@ -252,11 +251,6 @@ def source_title(url: str) -> str:
     page = unquote(parts.path.rstrip("/").rsplit("/", 1)[-1]).replace("_", " ")
     site = "Wikipedia" if parts.netloc.endswith("wikipedia.org") else parts.netloc.removeprefix("www.")
     return f"{site} '{page}'" if page else site
-
-
-def fold_accents(text: str) -> str:
-    """Returns the text without accents ("piña colada" -> "pina colada")."""
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
 
 
 Resolver = Callable[[str], tuple[tuple[str, ...], tuple[float, ...]] | None]  # constituent -> labels, weights
