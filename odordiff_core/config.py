@@ -28,6 +28,13 @@ def default_work_dir() -> Path:
     return data_home / "odordiff"
 
 
+def default_feature_workers() -> int:
+    """Returns the odor predictor's featurisation processes when ODORDIFF_FEATURE_WORKERS is unset: the CPU cores this
+    process may use, at most 4 (RDKit featurisation is the predictor's main cost; beyond 4 the hand-over dominates for
+    the generator's batches of about 64 molecules)."""
+    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+
+
 @dataclass(frozen=True)
 class GenerationDefaults:
     """Generation defaults and bounds: the one place the pipeline, CLI, app state and sliders read them from."""
@@ -64,6 +71,7 @@ class Settings:
     metrics_port: int | None = None  # the Streamlit app serves Prometheus /metrics on this port (all interfaces); None = off
     database_url: str | None = field(default=None, repr=False)  # saved work in PostgreSQL (postgresql+psycopg://...); None = SQLite in work_dir (may hold a password: never shown)
     work_dir: Path = field(default_factory=default_work_dir)  # users' saved work: the SQLite file work.db
+    feature_workers: int = field(default_factory=default_feature_workers)  # processes featurising molecules for the odor predictor (1 = this process only)
 
     @property
     def generator_path(self) -> Path:
@@ -86,6 +94,7 @@ class Settings:
             metrics_port=_port(env, "ODORDIFF_METRICS_PORT"),
             database_url=env.get("ODORDIFF_DATABASE_URL") or None,
             work_dir=Path(env["ODORDIFF_WORK_DIR"]) if env.get("ODORDIFF_WORK_DIR") else default_work_dir(),
+            feature_workers=_positive_int(env, "ODORDIFF_FEATURE_WORKERS", default_feature_workers(), "processes"),
         )
 
 
@@ -101,7 +110,7 @@ def _port(env: Mapping[str, str], name: str) -> int | None:
     return int(raw)
 
 
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+def _positive_int(env: Mapping[str, str], name: str, default: int, unit: str = "seconds") -> int:
     """Returns env[name] as an integer >= 1 (default when unset or empty); raises InvalidInput naming the variable."""
     from .errors import InvalidInput
 
@@ -113,6 +122,6 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise InvalidInput(f"{name}={raw!r} is not a whole number of seconds >= 1; set it to e.g. {default} "
+        raise InvalidInput(f"{name}={raw!r} is not a whole number of {unit} >= 1; set it to e.g. {default} "
                            f"(the default) or unset it.")
     return value

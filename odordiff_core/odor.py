@@ -188,10 +188,11 @@ def _blend(ens: TrainedEnsemble, X: np.ndarray, sim: torch.Tensor) -> tuple[np.n
 class OdorPredictor:
     """Loaded, read-only predictor; safe to share between threads (inference only, no state changes)."""
 
-    def __init__(self, ens: TrainedEnsemble, labels: tuple[str, ...], version: str):
+    def __init__(self, ens: TrainedEnsemble, labels: tuple[str, ...], version: str, feature_workers: int = 1):
         self.ensemble = ens
         self.labels = labels
         self.version = version
+        self.feature_workers = feature_workers  # processes sharing the featurisation (features.featurize)
 
     def predict_proba(self, mols: Sequence[Mol]) -> np.ndarray:
         """Returns calibrated probabilities (N, 138) in label order."""
@@ -202,7 +203,7 @@ class OdorPredictor:
         if not mols:
             n = len(self.labels)
             return np.zeros((0, n), np.float32), np.zeros((0, n), np.float32)
-        return ensemble_proba(self.ensemble, features.featurize(mols))
+        return ensemble_proba(self.ensemble, features.featurize(mols, self.feature_workers))
 
     def predict_with_domain(self, mols: Sequence[Mol]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Returns (probabilities (N, 138), ensemble spread (N, 138), similarity to the nearest training molecule (N,)).
@@ -213,7 +214,7 @@ class OdorPredictor:
         if not mols:
             n = len(self.labels)
             return np.zeros((0, n), np.float32), np.zeros((0, n), np.float32), np.zeros(0, np.float32)
-        return ensemble_proba_with_similarity(self.ensemble, features.featurize(mols))
+        return ensemble_proba_with_similarity(self.ensemble, features.featurize(mols, self.feature_workers))
 
     def predict(self, mols: Sequence[Mol]) -> list[OdorProfile]:
         """Returns one OdorProfile per molecule."""
@@ -257,4 +258,5 @@ def load_predictor(settings: Settings) -> OdorPredictor:
                             f"data directory. Run `odordiff data check`, then `odordiff train predictor`.")
     neighbours = Neighbours.from_counts(features.atom_pair_counts(data.mols), data.Y, cfg)
     ens = TrainedEnsemble(tuple(members), tensors["mu"].numpy(), tensors["sd"].numpy(), neighbours, cfg.knn_weight)
-    return OdorPredictor(ens, labels, config["version"])
+    features.start_workers(settings.feature_workers)
+    return OdorPredictor(ens, labels, config["version"], settings.feature_workers)

@@ -222,3 +222,9 @@ def interpreter(settings):
 def test_export_csv_is_spreadsheet_safe_for_any_text(texts):
     items = [ShortlistItem(smiles=t, source="generated", prompt=t, user_note=t) for t in texts]
     _assert_spreadsheet_safe(to_csv(items).decode("utf-8"))
+
+
+def test_unreadable_feature_workers_names_the_variable(monkeypatch, no_models, capsys):
+    monkeypatch.setenv("ODORDIFF_FEATURE_WORKERS", "0")
+    assert main(["predict", "CCO"]) == 2
+    assert "error: ODORDIFF_FEATURE_WORKERS='0' is not a whole number of processes >= 1" in capsys.readouterr().err

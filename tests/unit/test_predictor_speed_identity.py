@@ -116,3 +116,27 @@ def test_a_batch_of_one_equals_the_plain_forward_of_that_batch(predictor, smiles
     p, s = predictor.predict_with_std(_fresh([smiles[i]]))
     ref_p, ref_s, _ = _plain_forward(predictor.ensemble, _plain_featurize(_fresh([smiles[i]])))
     assert np.array_equal(_bits(p), _bits(ref_p)) and np.array_equal(_bits(s), _bits(ref_s))
+
+
+def test_features_from_worker_processes_are_the_bits_of_one_process(smiles):
+    mols = _fresh(smiles)
+    serial = features.featurize(mols, workers=1)
+    for workers in (2, 3):  # the parts meet at different molecules
+        parallel = features.featurize(_fresh(smiles), workers=workers)
+        assert parallel.shape == serial.shape
+        assert np.array_equal(_bits(parallel), _bits(serial))
+
+
+def test_a_dead_featurisation_worker_costs_speed_not_the_answer(smiles):
+    import os
+    from concurrent.futures.process import BrokenProcessPool
+
+    serial = features.featurize(_fresh(smiles), workers=1)
+    dying = features._pool(1).submit(os._exit, 1)  # the worker process ends as one killed for memory would
+    with pytest.raises(BrokenProcessPool):
+        dying.result(timeout=60)
+    after_death = features.featurize(_fresh(smiles), workers=2)  # its part is featurised here
+    assert np.array_equal(_bits(after_death), _bits(serial))
+    again = features.featurize(_fresh(smiles), workers=2)  # a new pool serves the next call
+    assert np.array_equal(_bits(again), _bits(serial))
+    assert features._pool(1).submit(int).result(timeout=60) == 0  # the pool in use now works
