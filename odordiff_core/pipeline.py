@@ -452,7 +452,8 @@ class Pipeline:
 
         Checked in that order, each count of the survivors of the one before: novelty, then chemical soundness
         (one molecule — a sample that decodes to several disconnected fragments is not a candidate — and
-        `soundness.py`'s group rules), then safety, then the request's filters. Properties are computed only when a note / MW
+        `soundness.py`'s rules; a sample that fails only because it is written as an unstable tautomer is replaced
+        by its stable tautomer when that is sound, new and not among the samples), then safety, then the request's filters. Properties are computed only when a note / MW
         filter needs them (rank() computes the rest).
         """
         req = plan.request
@@ -463,10 +464,22 @@ class Pipeline:
         novel = [(s, mol) for s, mol in zip(unique, mols) if mol is not None and not known.is_known(mol)]
         kept: list[Kept] = []
         n_unsound, n_blocked, n_filtered = 0, 0, 0
+        seen = set(unique)
         for s, mol in novel:
-            if len(Chem.GetMolFrags(mol)) != 1 or not self.soundness.check(mol).sound:  # one molecule, sound
+            if len(Chem.GetMolFrags(mol)) != 1:  # a candidate is one molecule
                 n_unsound += 1
                 continue
+            if not self.soundness.check(mol).sound:
+                # An enol / iminol / NH-enamine written instead of its stable tautomer is that tautomer; it counts as
+                # unsound only when that tautomer is unsound too, already known or already among the samples.
+                stable = self.soundness.stable_tautomer(mol)
+                s = canonical_smiles(stable) if stable is not None else ""
+                parsed = to_mol(s) if s and s not in seen else None
+                if parsed is None or known.is_known(parsed):
+                    n_unsound += 1
+                    continue
+                seen.add(s)
+                mol = parsed
             rep = self.reporter.screen.screen(mol)
             if rep.verdict == Verdict.BLOCKED:
                 n_blocked += 1

@@ -18,7 +18,9 @@ odorant and about 1 ms per generated molecule (more of them reach the enumerator
 
 Measured by `odordiff evaluate soundness` (docs/model_card_safety_properties.md, "Chemical soundness screen").
 In `Pipeline.screen` the order is novelty, then soundness, then safety: unsound molecules are dropped before
-ranking and counted as `n_unsound`.
+ranking and counted as `n_unsound`. A sample that fails only tautomer rules is first replaced by its stable tautomer
+(`SoundnessScreen.stable_tautomer`: the ketone of an enol, the amide of an iminol) when that tautomer passes every
+rule and is neither known nor among the other samples: it is the same compound, drawn as a chemist would.
 """
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ from .chem import Mol, without_rdkit_log
 from .config import PACKAGE_DATA_DIR
 from .errors import DataError
 
-VERSION = "soundness-1.0"  # the loaded screen's version is this + a hash of the rule table
+VERSION = "soundness-1.1"  # the loaded screen's version is this + a hash of the rule table (1.1: stable_tautomer)
 RULES_FILE = PACKAGE_DATA_DIR / "soundness" / "rules.csv"
 MAX_TAUTOMERS = 100  # enumeration cap per molecule: bounds the cost on large polyfunctional molecules
 _COLUMNS = ("id", "kind", "smarts", "reason", "source")
@@ -112,6 +114,7 @@ class SoundnessScreen:
         self.rules = rules
         self.version = version
         self._queries = [(r, Chem.MolFromSmarts(r.smarts)) for r in rules]
+        self._kinds = {r.id: r.kind for r in rules}
 
     def check(self, mol: Mol) -> SoundnessReport:
         """Returns the report for one molecule. Fails closed: an error inside a rule reads as unsound."""
@@ -137,6 +140,24 @@ class SoundnessScreen:
                     continue
             failures.append(SoundnessFailure(rule.id, rule.reason))
         return failures
+
+
+    def stable_tautomer(self, mol: Mol) -> Mol | None:
+        """Returns RDKit's canonical tautomer of a molecule that fails only tautomer rules (an enol, iminol or
+        NH-enamine written where the keto, amide or imine form is the compound that exists) when that tautomer passes
+        every rule; None for a sound molecule, for one that fails a group rule, or when the tautomer fails too.
+
+        The pipeline shows that tautomer instead of dropping the sample: "CC=C(O)CC" and "CCC(=O)CC" name one
+        compound in a bottle, and a chemist draws the second (issue 12: canonical tautomers first, then the groups).
+        """
+        try:
+            failures = self._failures(mol)
+            if not failures or any(self._kinds[f.rule] != RuleKind.TAUTOMER for f in failures):
+                return None
+            stable = canonical_tautomer(mol)
+            return stable if not self._failures(stable) else None
+        except Exception:  # noqa: BLE001 - as check(): a molecule the rules cannot read stays unsound
+            return None
 
 
 def canonical_tautomer(mol: Mol) -> Mol:

@@ -237,7 +237,7 @@ def _evaluate(args) -> int:
     ev = evaluate(pipe, settings, n=args.n, seed=args.seed, n_heldout_prompts=args.heldout_prompts,
                   n_evocative=args.evocative_prompts, guidance=args.guidance, exploration=args.exploration)
     cols = ("validity", "uniqueness", "novelty", "intdiv", "odorant_like", "sa_median", "adherence", "hit5",
-            "adherence_novel", "odorant_like_novel", "sound", "n")
+            "adherence_novel", "odorant_like_novel", "sound", "sound_tautomer", "n")
     print("\n" + json.dumps(ev["settings"]))
     print(f"{'method':<42}" + "".join(f"{c[:12]:>13}" for c in cols))
     for r in ev["rows"]:

@@ -285,9 +285,11 @@ class MethodStats:
 
 
 def list_metrics(smiles: Sequence[str], target: np.ndarray, oracle: Oracle, is_known,
-                 sound: Callable[[Mol], bool] | None = None) -> dict:
+                 sound: Callable[[Mol], bool] | None = None,
+                 sound_tautomer: Callable[[Mol], bool] | None = None) -> dict:
     """Returns the metrics of one returned list (novelty, diversity, odorant-likeness, SA, adherence, hit@5 and,
-    when `sound` is given, the share that passes the soundness test)."""
+    when `sound` is given, the share that passes the soundness test as written; with `sound_tautomer` too, the share
+    that passes it as written or through its stable tautomer, as the pipeline's screen takes them)."""
     mols = [m for m in (to_mol(s) for s in smiles) if m is not None]
     if not mols:
         return {"n": 0}
@@ -302,7 +304,9 @@ def list_metrics(smiles: Sequence[str], target: np.ndarray, oracle: Oracle, is_k
             "hit5": float(oracle.hit_at_5(probs, target).mean()),
             "adherence_novel": float(adh[novel_idx].mean()) if novel_idx else None,
             "odorant_like_novel": float(np.mean([is_odorant_like(mols[i]) for i in novel_idx])) if novel_idx else None,
-            "sound": float(np.mean([sound(m) for m in mols])) if sound else None}
+            "sound": float(np.mean([sound(m) for m in mols])) if sound else None,
+            "sound_tautomer": float(np.mean([sound(m) or sound_tautomer(m) for m in mols]))
+            if sound and sound_tautomer else None}
 
 
 def summarize(stats: dict[str, MethodStats]) -> list[dict]:
@@ -314,7 +318,7 @@ def summarize(stats: dict[str, MethodStats]) -> list[dict]:
         row["uniqueness"] = st.unique / st.valid if st.valid else None
         row["sample_novelty"] = st.unique_novel / st.unique if st.unique else None
         for key in ("n", "novelty", "intdiv", "odorant_like", "sa_median", "adherence", "hit5", "adherence_novel",
-                    "odorant_like_novel", "sound"):
+                    "odorant_like_novel", "sound", "sound_tautomer"):
             vals = [r[key] for r in st.rows if r.get(key) is not None]
             row[key] = float(np.mean(vals)) if vals else None
         out.append(row)
@@ -384,9 +388,10 @@ def evaluate(pipeline, settings, *, n: int = GENERATION.n, seed: int = GENERATIO
     k = pipeline.oversample
     nearest = lambda mol: nearest_similarity(mol, known_fps)
     sound = lambda mol: check_soundness(mol, pipeline.soundness).sound  # the pipeline's own soundness screen
+    sound_tautomer = lambda mol: pipeline.soundness.stable_tautomer(mol) is not None  # ... through a stable tautomer
 
     def record(method: str, smiles: Sequence[str], target: np.ndarray) -> None:
-        stats[method].rows.append(list_metrics(smiles, target, oracle, is_known, sound))
+        stats[method].rows.append(list_metrics(smiles, target, oracle, is_known, sound, sound_tautomer))
         stats[method].scores.extend(candidate_scores(smiles, target, oracle, nearest, sound))
     for pi, (name, target, excluded) in enumerate(prompts):
         prng = np.random.default_rng(seed + pi)

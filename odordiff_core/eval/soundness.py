@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..chem import to_mol
+from ..chem import parse_smiles, to_mol
 from ..config import GENERATION, Settings
 from ..soundness import SoundnessScreen
 from .generator import EVOCATIVE_PROMPTS
@@ -54,9 +54,10 @@ class SoundnessEvaluation:
     prompts: tuple[str, ...]  # evocative prompts as written, held-out label sets as "held-out:label;label"
     samples_per_prompt: int
     n_raw: int  # valid samples (duplicates and known molecules included)
-    n_raw_sound: int
+    n_raw_sound: int  # sound as written
+    n_raw_tautomer: int  # unsound as written, sound as their stable tautomer (the pipeline shows that tautomer)
     n_novel: int  # unique novel samples: what the screen filters
-    n_novel_sound: int
+    n_novel_sound: int  # passed by the pipeline's screen, as written or as their stable tautomer
     raw_by_rule: tuple[tuple[str, int], ...]  # (rule id, valid samples it fires on), most frequent first
     n_returned: int  # candidates returned with the screen
     n_returned_sound: int
@@ -114,7 +115,7 @@ def evaluate_soundness(pipeline: Pipeline, settings: Settings, *, n_evocative: i
     unscreened = replace(pipeline, soundness=SoundnessScreen((), "no-rules"))  # same models, empty rule table
     raw_rules: Counter[str] = Counter()
     unscreened_rules: Counter[str] = Counter()
-    n_raw = n_raw_sound = n_novel = n_novel_sound = 0
+    n_raw = n_raw_sound = n_raw_tautomer = n_novel = n_novel_sound = 0
     n_ret = n_ret_sound = n_unscr = n_unscr_sound = 0
     samples = 0
     for pi, (name, weights) in enumerate(prompts):
@@ -123,18 +124,21 @@ def evaluate_soundness(pipeline: Pipeline, settings: Settings, *, n_evocative: i
         raw = pipeline.sample(plan)
         samples = max(samples, len(raw))
         checked = {s: screen.check(m) for s in set(raw) if s is not None and (m := to_mol(s)) is not None}
+        rescued = {s for s, r in checked.items() if not r.sound and screen.stable_tautomer(parse_smiles(s)) is not None}
         for s in raw:
             if s is None or s not in checked:
                 continue
             n_raw += 1
             n_raw_sound += checked[s].sound
+            n_raw_tautomer += s in rescued
             raw_rules.update(f.rule for f in checked[s].failures)
         scr = pipeline.screen(plan, raw)
         n_novel += scr.n_novel
         n_novel_sound += scr.n_novel - scr.n_unsound
         res = pipeline.rank(plan, scr)
         n_ret += len(res.candidates)
-        n_ret_sound += sum(checked[c.smiles].sound for c in res.candidates)
+        n_ret_sound += sum((checked.get(c.smiles) or screen.check(parse_smiles(c.smiles))).sound  # a stable tautomer
+                           for c in res.candidates)  # the sample was an enol, ... : not among the checked
         res_u = unscreened.rank(plan, unscreened.screen(plan, raw))
         n_unscr += len(res_u.candidates)
         for c in res_u.candidates:
@@ -147,7 +151,7 @@ def evaluate_soundness(pipeline: Pipeline, settings: Settings, *, n_evocative: i
         n_described=len(described), n_described_sound=sum(r is not None and r.sound for r in described),
         n_glossary=len(glossary), n_glossary_sound=sum(r is not None and r.sound for r in glossary),
         exceptions=exceptions, ms_per_molecule=ms, prompts=tuple(p for p, _ in prompts), samples_per_prompt=samples,
-        n_raw=n_raw, n_raw_sound=n_raw_sound, n_novel=n_novel, n_novel_sound=n_novel_sound,
+        n_raw=n_raw, n_raw_sound=n_raw_sound, n_raw_tautomer=n_raw_tautomer, n_novel=n_novel, n_novel_sound=n_novel_sound,
         raw_by_rule=tuple(raw_rules.most_common()), n_returned=n_ret, n_returned_sound=n_ret_sound,
         n_returned_unscreened=n_unscr, n_returned_unscreened_sound=n_unscr_sound,
         unscreened_by_rule=tuple(unscreened_rules.most_common()), minutes=round((time.time() - t0) / 60, 1))
