@@ -59,6 +59,10 @@ st.markdown(
     "accessibility come from group-contribution or fitted models with the errors shown next to them.\n"
     "- **New is not the same as made.** Generated molecules may be hard or impossible to synthesise, "
     "unstable, or patented. *Novel* only means not found in the bundled data sets.\n"
+    "- **Unstable groups are screened out, not fixed.** Samples with a group a chemist would reject (peroxides, "
+    "allenes, acyclic hemiacetals, strained small rings, ...) are dropped before ranking and counted in the "
+    "*Only k of n* message. One kind is redrawn instead: a sample written as an unstable tautomer (an enol, an "
+    "imidic acid) is the same compound as its stable form, so the ketone or amide is shown, if it is new and sound.\n"
     "- The models only know what the data sets contain: descriptors and chemistry outside them are guessed."
 )
 

@@ -6,6 +6,7 @@ import csv
 import json
 import sys
 import time
+from dataclasses import replace
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,6 +41,8 @@ def register_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--extra-task-min", type=int, metavar="N",
                    help="also learn each unmapped raw term of the extra sources recorded for >= N GS-LF molecules as "
                         "an extra task (0 = none); default: the recipe's")
+    p.add_argument("--label-mix", type=float, metavar="X",
+                   help="share of the label co-occurrence vote in the probability, 0..1 (0 = off); default: the recipe's")
     p.add_argument("--transfer", action="store_true",
                    help="instead of cross-validation: train on all of GS-LF and score the IFRA glossary molecules that "
                         "GS-LF lacks (their descriptors mapped onto the labels), beside a Morgan logistic regression")
@@ -178,6 +181,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     seeds = args.seeds or [args.seed]
     only = _fold_list(args.only_folds, args.folds, "--only-folds") if args.only_folds else None
     cfg0 = PredictorConfig()
+    if args.label_mix is not None:
+        if not 0.0 <= args.label_mix <= 1.0:
+            print(f"odordiff: --label-mix must be between 0 and 1, got {args.label_mix}", file=sys.stderr)
+            return 2
+        cfg0 = replace(cfg0, label_mix=args.label_mix)
     sources = cfg0.extra_sources if args.extra_sources is None else _source_list(args.extra_sources)
     task_min = cfg0.extra_task_min if args.extra_task_min is None else args.extra_task_min
     settings = Settings.from_env()
@@ -185,7 +193,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     X = featurize(data.mols)  # once for every seed
     n = len(data.mols)
     if args.transfer:
-        return _transfer(settings, data, X, tuple(s for s in sources if s != "ifra"), task_min, t0)
+        return _transfer(settings, data, X, tuple(s for s in sources if s != "ifra"), task_min, t0, cfg0)
     extra = None
     if sources:
         extra, counts = load_extra(settings, data, sources, aux_min=task_min)
@@ -196,7 +204,8 @@ def _evaluate(args: argparse.Namespace) -> int:
                   f"molecules (training folds only), {c.outside_molecules} molecules outside GS-LF")
     print(f"split={args.split} folds={args.folds} seeds={','.join(map(str, seeds))} molecules={n} "
           f"(invalid rows left out: {data.n_invalid}) ensemble={cfg0.members} x MLP({cfg0.hidden}) "
-          f"+ {cfg0.knn_weight} x kNN(k={cfg0.knn_k}, atom-pair Tanimoto^{cfg0.knn_power:g}) "
+          f"+ {cfg0.knn_weight} x kNN(k={cfg0.knn_k}, atom-pair Tanimoto^{cfg0.knn_power:g}), then "
+          f"{cfg0.label_mix} x label co-occurrence "
           f"extra sources: {','.join(sources) or 'none'} extra-task-min={task_min}", flush=True)
 
     def show(r) -> None:
@@ -208,7 +217,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(f"seed={seed}\n{'fold':>4} {'train':>6} {'test':>6} {'labels':>6} {'AUROC':>7} {'ECE':>7} {'Brier':>7} "
               f"{'time':>6}", flush=True)
         folds = make_folds(args.split, data.mols, args.folds, seed)
-        res = SeedResult(seed, tuple(cross_validate(X, data.Y, folds, PredictorConfig(seed=seed), report=show,
+        res = SeedResult(seed, tuple(cross_validate(X, data.Y, folds, replace(cfg0, seed=seed), report=show,
                                                      extra=extra, only_folds=only)))
         print(f"seed {seed}: mean {res.mean_auroc:.4f} ± {res.std_auroc:.4f} (std over folds); "
               f"ECE {np.mean([r.ece for r in res.folds]):.4f}", flush=True)
@@ -221,12 +230,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _transfer(settings, data, X, sources: tuple[str, ...], task_min: int, t0: float) -> int:
+def _transfer(settings, data, X, sources: tuple[str, ...], task_min: int, t0: float, cfg) -> int:
     """`evaluate predictor --transfer`: GS-LF (plus `sources`, never IFRA) -> the IFRA molecules outside GS-LF."""
     from ..chem import connectivity_key
     from ..datasets import raw_label_sources
     from ..eval.predictor import transfer_check
-    from ..odor import PredictorConfig
     from ..train.predictor import build_extra, load_extra, load_label_map
 
     keys = [connectivity_key(m) for m in data.mols]
@@ -237,7 +245,7 @@ def _transfer(settings, data, X, sources: tuple[str, ...], task_min: int, t0: fl
     print(f"transfer: train on GS-LF ({len(data.mols)} molecules) + extra sources {','.join(sources) or 'none'}; "
           f"test on {len(test_mols)} IFRA glossary molecules not in GS-LF (descriptors mapped by label_map.csv)",
           flush=True)
-    r = transfer_check("ifra", X, data.Y, data.mols, test_mols, test.Y, PredictorConfig(), extra)
+    r = transfer_check("ifra", X, data.Y, data.mols, test_mols, test.Y, cfg, extra)
     print(f"labels scored {r.n_labels_scored}: ensemble AUROC {r.ensemble_auroc:.4f}, Morgan logistic regression "
           f"{r.baseline_auroc:.4f}; total {time.perf_counter() - t0:.0f} s")
     print(f"TRANSFER_AUROC={r.ensemble_auroc:.4f} BASELINE_AUROC={r.baseline_auroc:.4f}")
@@ -285,15 +293,19 @@ def _evaluate_confidence(args: argparse.Namespace) -> int:
         from ..eval.predictor import make_folds
         from ..features import featurize
         from ..odor import PredictorConfig
+        from ..train.predictor import load_extra
 
-        data = load_labelled(Settings.from_env())
+        settings = Settings.from_env()
+        data = load_labelled(settings)
         X = featurize(data.mols)
         n = len(data.mols)
         folds = make_folds(args.split, data.mols, args.folds, args.seed)
+        cfg = PredictorConfig(seed=args.seed)
+        extra = load_extra(settings, data, cfg.extra_sources, aux_min=cfg.extra_task_min)[0] if cfg.extra_sources \
+            else None
         print(f"split={args.split} folds={args.folds} scored={use} seed={args.seed} molecules={n} "
-              f"thresholds={CONFIDENCE}")
-        held = held_out_predictions(X, data.Y, folds, PredictorConfig(seed=args.seed), use,
-                                    report=lambda s: print(s, flush=True))
+              f"extra sources: {','.join(cfg.extra_sources) or 'none'} label mix {cfg.label_mix} thresholds={CONFIDENCE}")
+        held = held_out_predictions(X, data.Y, folds, cfg, use, report=lambda s: print(s, flush=True), extra=extra)
         if args.save:
             np.savez_compressed(args.save, probs=held.probs, spread=held.spread, similarity=held.similarity,
                                 Y=held.Y, fold=held.fold)

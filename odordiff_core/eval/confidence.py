@@ -17,7 +17,7 @@ from sklearn.metrics import roc_auc_score
 
 from ..odor import PredictorConfig, ensemble_proba_with_similarity
 from ..scores import CONFIDENCE, Confidence, ConfidenceThresholds, confidence_levels, top_spread
-from ..train.predictor import train_ensemble
+from ..train.predictor import ExtraData, train_ensemble
 
 
 @dataclass(frozen=True)
@@ -41,13 +41,15 @@ class LevelRow:
 
 
 def held_out_predictions(X: np.ndarray, Y: np.ndarray, folds: np.ndarray, cfg: PredictorConfig,
-                         use_folds: Sequence[int], report: Callable[[str], None] = lambda s: None) -> HeldOut:
-    """Returns the held-out predictions of the folds `use_folds`, retraining the ensemble for each."""
+                         use_folds: Sequence[int], report: Callable[[str], None] = lambda s: None,
+                         extra: ExtraData | None = None) -> HeldOut:
+    """Returns the held-out predictions of the folds `use_folds`, retraining the ensemble for each (with `extra`,
+    the other label sources for the training folds, as `eval.predictor.cross_validate` takes them)."""
     parts = []
     for f in use_folds:
         t0 = time.perf_counter()
         tr, te = folds != f, folds == f
-        ens = train_ensemble(X[tr], Y[tr], cfg)
+        ens = train_ensemble(X[tr], Y[tr], cfg, extra=None if extra is None else extra.for_training(tr))
         p, s, sim = ensemble_proba_with_similarity(ens, X[te])  # one similarity matrix for the vote and the domain
         parts.append((p, s, sim, Y[te], np.full(int(te.sum()), f)))
         report(f"fold {f}: {int(tr.sum())} train, {int(te.sum())} held out, {time.perf_counter() - t0:.0f} s")

@@ -221,7 +221,7 @@ def train_ensemble(X: np.ndarray, Y: np.ndarray, cfg: PredictorConfig,
     members = tuple(_drop_extra_tasks(train_member(Xs, Ym, cfg, seed=cfg.seed * 1000 + k), Y.shape[1])
                     for k in range(cfg.members))
     neighbours = Neighbours.from_counts(features.atom_pair_counts_from(X), Y, cfg)
-    return TrainedEnsemble(members, mu, sd, neighbours, cfg.knn_weight)
+    return TrainedEnsemble(members, mu, sd, neighbours, cfg.knn_weight, cfg.label_mix)
 
 
 def save_predictor(ens: TrainedEnsemble, labels: Sequence[str], cfg: PredictorConfig, out_dir: Path,
@@ -234,7 +234,9 @@ def save_predictor(ens: TrainedEnsemble, labels: Sequence[str], cfg: PredictorCo
             tensors[f"m{k}.{name}"] = t.detach().to(torch.float16).contiguous()  # fp16 halves the file
     path = out_dir / "weights.safetensors"
     save_file(tensors, str(path))
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    # The version names the weights and the recipe that blends them (kNN vote, label mix): a change of either is
+    # another model for the caches and the known scores.
+    digest = hashlib.sha256(path.read_bytes() + json.dumps(asdict(cfg), sort_keys=True).encode()).hexdigest()[:12]
     version = f"predictor-1+{digest}"
     config = {
         "version": version,

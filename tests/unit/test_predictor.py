@@ -55,6 +55,35 @@ def test_neighbour_part_follows_the_labels_of_the_most_similar_training_molecule
     assert p[1, 1] > 0.99 and np.allclose(p.sum(1), 1.0)
 
 
+def test_label_mix_lends_probability_to_labels_that_co_occur_in_training():
+    from odordiff_core.odor import label_cooccurrence, mix_labels
+
+    Y = np.array([[1, 1, 0], [1, 1, 0], [1, 0, 0], [0, 0, 1], [0, 0, 0]], np.float32)  # fruity, sweet, woody
+    C = label_cooccurrence(Y)
+    assert np.allclose(np.diag(C), 1) and C[0, 1] == pytest.approx(2 / 3) and C[1, 0] == 1 and C[0, 2] == 0
+    p = np.array([[0.9, 0.1, 0.1], [0.0, 0.0, 0.0]], np.float32)
+    mixed = mix_labels(p, C, 0.3)
+    assert mixed[0, 1] > p[0, 1]  # likely fruity, and fruity molecules are often sweet
+    assert mixed[0, 2] < p[0, 2]  # woody never comes with fruity
+    assert np.array_equal(mixed[1], p[1])  # nothing probable: nothing to lend
+    assert np.array_equal(mix_labels(p, C, 0.0), p)
+
+
+def test_weights_saved_before_the_label_mix_load_without_it(tmp_path, settings):
+    import json
+    import shutil
+    from dataclasses import replace
+
+    from odordiff_core.odor import PREDICTOR_DIR, load_predictor
+
+    d = tmp_path / PREDICTOR_DIR
+    shutil.copytree(settings.weights_dir / PREDICTOR_DIR, d)
+    config = json.loads((d / "config.json").read_text())
+    del config["config"]["label_mix"]
+    (d / "config.json").write_text(json.dumps(config))
+    assert load_predictor(replace(settings, weights_dir=tmp_path)).ensemble.label_mix == 0.0
+
+
 def test_mean_auroc_skips_labels_without_both_classes():
     Y = np.array([[1, 0], [0, 0], [1, 0]], dtype=np.float32)
     P = np.array([[0.9, 0.1], [0.2, 0.5], [0.8, 0.3]], dtype=np.float32)

@@ -17,7 +17,7 @@ from rdkit.Chem import MACCSkeys
 from odordiff_core import features
 from odordiff_core.chem import to_mol, without_rdkit_log
 from odordiff_core.datasets import GSLF_FILE, read_frame
-from odordiff_core.odor import TrainedEnsemble, scale_features
+from odordiff_core.odor import TrainedEnsemble, mix_labels, scale_features
 
 UNUSUAL = (  # each takes a fallback or edge path of the fast code
     "[K+].[Cl-]",  # no Gasteiger parameters for K: NaN BCUT2D, charges still computed
@@ -84,6 +84,8 @@ def _plain_forward(ens: TrainedEnsemble, X: np.ndarray) -> tuple[np.ndarray, np.
         p = torch.stack([torch.sigmoid(m.net[4](torch.addmm(m.net[1].bias, xs, m.net[1].weight.contiguous().T).relu_()))
                          for m in ens.members])  # the (hidden, F) weight as nn.Linear keeps it, transposed view
     mean = (1.0 - ens.knn_weight) * p.mean(0).numpy() + ens.knn_weight * vote.numpy()
+    if ens.label_mix:
+        mean = mix_labels(mean.astype(np.float32), ens.cooccurrence, ens.label_mix)
     spread = ((1.0 - ens.knn_weight) * p.std(0, correction=0)).numpy()
     return mean.astype(np.float32), spread, sim.max(dim=1).values.numpy().astype(np.float32)
 
@@ -140,3 +142,23 @@ def test_a_dead_featurisation_worker_costs_speed_not_the_answer(smiles):
     again = features.featurize(_fresh(smiles), workers=2)  # a new pool serves the next call
     assert np.array_equal(_bits(again), _bits(serial))
     assert features._pool(1).submit(int).result(timeout=60) == 0  # the pool in use now works
+
+
+def test_featurisation_workers_end_when_the_process_that_started_them_is_killed():
+    import subprocess
+    import sys
+    import time
+
+    script = ("import os, time\nfrom odordiff_core import features\n"
+              "print(features._pool(1).submit(os.getpid).result(timeout=120), flush=True)\ntime.sleep(300)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        worker = int(proc.stdout.readline())  # type: ignore[union-attr]
+        assert features._alive(worker)
+    finally:
+        proc.kill()  # SIGKILL: no atexit, no pool shutdown
+        proc.wait()
+    deadline = time.monotonic() + 30
+    while features._alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not features._alive(worker)
