@@ -8,9 +8,11 @@ import pytest
 TINY_GENERATOR = Path(__file__).resolve().parents[1] / "data" / "tiny_generator"
 
 
-@pytest.fixture(autouse=True, scope="session")
+@pytest.fixture(autouse=True, scope="module")
 def tiny_generator():
-    """Points the app at tests/data/tiny_generator (app_ui.resources reads ODORDIFF_GENERATOR_DIR)."""
+    """Points the app at tests/data/tiny_generator (app_ui.resources reads ODORDIFF_GENERATOR_DIR) for each module
+    here, and back after it: session scope kept the variable set for every later test of the run (the unit tests'
+    shipped-model CLI runs got the tiny generator)."""
     mp = pytest.MonkeyPatch()
     mp.setenv("ODORDIFF_GENERATOR_DIR", str(TINY_GENERATOR))
     yield TINY_GENERATOR

@@ -26,6 +26,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 STARTUP_TIMEOUT_S = 60
+# The browser tests drive the UI, not the model: the app runs the tiny committed generator unless the environment
+# names another (as it always did in the full suite, where tests/app's generator setting used to leak into these
+# tests); `make bench` times the shipped one in a browser.
+TINY_GENERATOR = REPO / "tests" / "data" / "tiny_generator"
 
 
 def _free_port() -> int:
@@ -55,8 +59,8 @@ def _serve(extra_env: dict[str, str] | None = None, log_name: str = "e2e_streaml
     (REPO / "artifacts").mkdir(exist_ok=True)
     log = open(REPO / "artifacts" / log_name, "w")  # the server's output, kept for debugging
     work = tempfile.TemporaryDirectory(prefix="odordiff-e2e-work-", ignore_cleanup_errors=True)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1",
-           "ODORDIFF_WORK_DIR": work.name, **(extra_env or {})}
+    env = {"ODORDIFF_GENERATOR_DIR": str(TINY_GENERATOR), **os.environ, "HF_HUB_OFFLINE": "1",
+           "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "ODORDIFF_WORK_DIR": work.name, **(extra_env or {})}
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
            "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
            *extra_args]
