@@ -209,10 +209,9 @@ def _blend(ens: TrainedEnsemble, X: np.ndarray, sim: torch.Tensor) -> tuple[np.n
         p = torch.stack([torch.sigmoid(cast(nn.Linear, m.net[4])(torch.addmm(b, xs, w_t).relu_()))
                          for m, (b, w_t) in zip(ens.members, ens._first_layers)])  # (K, N, L)
     w = ens.knn_weight
-    mean = (1.0 - w) * p.mean(0).numpy() + w * ens.neighbours.vote(sim)
-    mean = mix_labels(mean.astype(np.float32), ens.cooccurrence, ens.label_mix) if ens.label_mix else mean
+    mean = ((1.0 - w) * p.mean(0).numpy() + w * ens.neighbours.vote(sim)).astype(np.float32)
     # The spread stays the members' before the label mix: the confidence thresholds (scores.py) were set on it.
-    return mean.astype(np.float32), ((1.0 - w) * p.std(0, correction=0)).numpy()
+    return mix_labels(mean, ens.cooccurrence, ens.label_mix), ((1.0 - w) * p.std(0, correction=0)).numpy()
 
 
 class OdorPredictor:

@@ -139,7 +139,7 @@ def _train(args: argparse.Namespace) -> int:
     from ..datasets import GSLF_FILE, load_labelled
     from ..features import featurize
     from ..odor import PREDICTOR_DIR, PredictorConfig, ensemble_proba, load_predictor
-    from ..train.predictor import load_extra, save_known_scores, save_predictor, train_ensemble
+    from ..train.predictor import recipe_extra, save_known_scores, save_predictor, train_ensemble
 
     settings = Settings.from_env()
     out_dir = settings.weights_dir / PREDICTOR_DIR
@@ -149,8 +149,7 @@ def _train(args: argparse.Namespace) -> int:
     X = featurize(data.mols)
     if not args.known_scores_only:
         cfg = PredictorConfig(seed=args.seed)
-        extra = load_extra(settings, data, cfg.extra_sources, aux_min=cfg.extra_task_min)[0] if cfg.extra_sources \
-            else None
+        extra = recipe_extra(settings, data, cfg)
         ens = train_ensemble(X, data.Y, cfg, extra=extra)
         version = save_predictor(ens, data.labels, cfg, out_dir,
                                  {"trained_on": GSLF_FILE, "n_molecules": len(data.mols),
@@ -293,7 +292,7 @@ def _evaluate_confidence(args: argparse.Namespace) -> int:
         from ..eval.predictor import make_folds
         from ..features import featurize
         from ..odor import PredictorConfig
-        from ..train.predictor import load_extra
+        from ..train.predictor import recipe_extra
 
         settings = Settings.from_env()
         data = load_labelled(settings)
@@ -301,8 +300,7 @@ def _evaluate_confidence(args: argparse.Namespace) -> int:
         n = len(data.mols)
         folds = make_folds(args.split, data.mols, args.folds, args.seed)
         cfg = PredictorConfig(seed=args.seed)
-        extra = load_extra(settings, data, cfg.extra_sources, aux_min=cfg.extra_task_min)[0] if cfg.extra_sources \
-            else None
+        extra = recipe_extra(settings, data, cfg)
         print(f"split={args.split} folds={args.folds} scored={use} seed={args.seed} molecules={n} "
               f"extra sources: {','.join(cfg.extra_sources) or 'none'} label mix {cfg.label_mix} thresholds={CONFIDENCE}")
         held = held_out_predictions(X, data.Y, folds, cfg, use, report=lambda s: print(s, flush=True), extra=extra)

@@ -190,6 +190,11 @@ def load_extra(settings: Settings, data: LabelledSet, sources: Sequence[str],
     return ExtraData(extra.positives, X, extra.Y, extra.tasks), counts
 
 
+def recipe_extra(settings: Settings, data: LabelledSet, cfg: PredictorConfig) -> ExtraData | None:
+    """Returns the recipe's other label sources (cfg.extra_sources, cfg.extra_task_min) for `data`, None without any."""
+    return load_extra(settings, data, cfg.extra_sources, aux_min=cfg.extra_task_min)[0] if cfg.extra_sources else None
+
+
 def _drop_extra_tasks(net: MLP, n_labels: int) -> MLP:
     """Returns the member with its output layer cut to the first n_labels outputs (the extra tasks only shaped
     the hidden layer), so the shipped weights keep their format."""
