@@ -16,7 +16,6 @@ import os
 import pickle
 import signal
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -221,33 +220,21 @@ def start_workers(workers: int) -> None:
         _pool(workers - 1).submit(int)
 
 
-def _worker_init(parent: int) -> None:
+def _worker_init() -> None:
     """Worker initialiser. Ctrl-C in a terminal reaches the whole process group: ignored here, the parent shuts the
     pool down. A parent killed outright (SIGKILL, a test harness's terminate) never does, and the worker would wait for
     work for ever (it holds its own queue's write end): a daemon thread ends it once the parent is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_exit_when_gone, args=(parent,), name="odordiff-parent-watch", daemon=True).start()
+    threading.Thread(target=_exit_when_parent_ends, name="odordiff-parent-watch", daemon=True).start()
 
 
-def _exit_when_gone(parent: int, every_s: float = 1.0) -> None:
-    while _alive(parent):
-        time.sleep(every_s)
-    os._exit(0)  # no clean-up to do: the worker holds no state
-
-
-def _alive(pid: int) -> bool:
-    """Returns whether process `pid` runs (a zombie, dead but not yet reaped, does not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, another user's: not our parent any more
-        return False
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            return fh.read().rsplit(b")", 1)[1].split()[0] != b"Z"  # state follows the command name
-    except OSError:  # no /proc (not Linux): the signal test is all there is
-        return True
+def _exit_when_parent_ends() -> None:
+    """Blocks until the process that started this worker has ended, then ends the worker (it holds no state).
+    multiprocessing's parent sentinel: a pipe whose write end only the parent holds, so it reads EOF when that dies."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        parent.join()
+        os._exit(0)
 
 
 @functools.cache
@@ -255,8 +242,7 @@ def _pool(processes: int) -> ProcessPoolExecutor:
     """Returns the featurisation worker pool (one per size, shut down at interpreter exit by concurrent.futures).
     forkserver, not fork: the app and the API serve from threads, and forking a threaded process is unsafe."""
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context(method), initializer=_worker_init,
-                               initargs=(os.getpid(),))
+    return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context(method), initializer=_worker_init)
 
 
 def _featurize(mols: Sequence[Mol]) -> np.ndarray:

@@ -466,20 +466,11 @@ class Pipeline:
         n_unsound, n_blocked, n_filtered = 0, 0, 0
         seen = set(unique)
         for s, mol in novel:
-            if len(Chem.GetMolFrags(mol)) != 1:  # a candidate is one molecule
+            form = self.sound_form(s, mol, seen)
+            if form is None:
                 n_unsound += 1
                 continue
-            if not self.soundness.check(mol).sound:
-                # An enol / iminol / NH-enamine written instead of its stable tautomer is that tautomer; it counts as
-                # unsound only when that tautomer is unsound too, already known or already among the samples.
-                stable = self.soundness.stable_tautomer(mol)
-                s = canonical_smiles(stable) if stable is not None else ""
-                parsed = to_mol(s) if s and s not in seen else None
-                if parsed is None or known.is_known(parsed):
-                    n_unsound += 1
-                    continue
-                seen.add(s)
-                mol = parsed
+            s, mol = form
             rep = self.reporter.screen.screen(mol)
             if rep.verdict == Verdict.BLOCKED:
                 n_blocked += 1
@@ -492,6 +483,26 @@ class Pipeline:
                 continue
             kept.append(Kept(s, mol, rep, props))
         return Screened(len(raw), len(valid), len(unique), len(novel), n_blocked, n_filtered, tuple(kept), n_unsound)
+
+    def sound_form(self, smiles: str, mol: Mol, seen: set[str]) -> tuple[str, Mol] | None:
+        """Returns (SMILES, molecule) of a novel sample as a candidate may show it, or None when it is not sound.
+
+        A candidate is one molecule (not disconnected fragments) that passes `soundness.py`'s rules. An enol /
+        iminol / NH-enamine written instead of its stable tautomer is that tautomer: it counts as unsound only when
+        that tautomer is unsound too, already known or in `seen` (the samples' SMILES; the tautomer's is added).
+        """
+        if len(Chem.GetMolFrags(mol)) != 1:
+            return None
+        report = self.soundness.check(mol)
+        if report.sound:
+            return smiles, mol
+        stable = self.soundness.stable_tautomer(mol, report)
+        s = canonical_smiles(stable) if stable is not None else ""
+        parsed = to_mol(s) if s and s not in seen else None
+        if parsed is None or self.reporter.known.is_known(parsed):
+            return None
+        seen.add(s)
+        return s, parsed
 
     def rank(self, plan: Plan, screened: Screened) -> GenerationResult:
         """Returns the result: the kept molecules scored by odor match against the plan's targets, best n first.

@@ -142,17 +142,18 @@ class SoundnessScreen:
         return failures
 
 
-    def stable_tautomer(self, mol: Mol) -> Mol | None:
+    def stable_tautomer(self, mol: Mol, report: SoundnessReport | None = None) -> Mol | None:
         """Returns RDKit's canonical tautomer of a molecule that fails only tautomer rules (an enol, iminol or
         NH-enamine written where the keto, amide or imine form is the compound that exists) when that tautomer passes
         every rule; None for a sound molecule, for one that fails a group rule, or when the tautomer fails too.
 
+        report: this screen's `check(mol)` when the caller has it (the rules are not run on `mol` again).
         The pipeline shows that tautomer instead of dropping the sample: "CC=C(O)CC" and "CCC(=O)CC" name one
         compound in a bottle, and a chemist draws the second (issue 12: canonical tautomers first, then the groups).
         """
         try:
-            failures = self._failures(mol)
-            if not failures or any(self._kinds[f.rule] != RuleKind.TAUTOMER for f in failures):
+            failures = list(report.failures) if report is not None else self._failures(mol)
+            if not failures or any(self._kinds.get(f.rule) != RuleKind.TAUTOMER for f in failures):
                 return None
             stable = canonical_tautomer(mol)
             return stable if not self._failures(stable) else None

@@ -124,7 +124,7 @@ def evaluate_soundness(pipeline: Pipeline, settings: Settings, *, n_evocative: i
         raw = pipeline.sample(plan)
         samples = max(samples, len(raw))
         checked = {s: screen.check(m) for s in set(raw) if s is not None and (m := to_mol(s)) is not None}
-        rescued = {s for s, r in checked.items() if not r.sound and screen.stable_tautomer(parse_smiles(s)) is not None}
+        rescued = {s for s, r in checked.items() if not r.sound and screen.stable_tautomer(parse_smiles(s), r) is not None}
         for s in raw:
             if s is None or s not in checked:
                 continue

@@ -4,7 +4,7 @@ One round (issue 12 §4, "steer samples toward the brief during training"):
 1. **Collect.** For every labelled training molecule (GS-LF minus the evaluation's held-out set and the
    early-stopping set), draw `per_condition` samples conditioned on its 0/1 label set with the shipped sampler.
 2. **Keep.** A sample is kept when it decodes to one molecule that is novel (in no data file), chemically sound
-   (`soundness.py`), odorant-like (MW 80-350, C/H/O/N/S, no charge, <= 25 heavy atoms), not blocked by the safety
+   as the pipeline judges a candidate (`Pipeline.sound_form`: an enol kept as its stable ketone), odorant-like (MW 80-350, C/H/O/N/S, no charge, <= 25 heavy atoms), not blocked by the safety
    screen, and fits its labels better than `min_percentile` % of the known odorants by the odor predictor's odor
    match (the pipeline's ranker, `scores.fit_percentiles`); of those, the `keep` best per condition.
 3. **Fine-tune** the generator on the kept (condition, molecule) pairs, `n_aug` randomized SMILES each, mixed
@@ -67,7 +67,6 @@ def collect(pipeline, data: dict, cfg: RsftConfig, log: Callable[[str], object] 
     pipeline: a loaded `Pipeline` (its generator is sampled; its predictor, known scores, soundness and safety
     screens judge). data: the prepared corpus (`prepare_corpus`), whose non-validation labelled rows are the conditions.
     """
-    from rdkit import Chem
 
     from ..chem import to_mol
     from ..eval.generator import is_odorant_like
@@ -86,7 +85,7 @@ def collect(pipeline, data: dict, cfg: RsftConfig, log: Callable[[str], object] 
     cond_all = data["Y"].float()  # condition vectors (scaled to sum 1), as in training
     scfg = SamplerConfig(steps=cfg.steps, guidance=cfg.guidance)
     known_probs = pipeline.known_scores.probs
-    predictor, screen, sound = pipeline.reporter.predictor, pipeline.reporter.screen, pipeline.soundness
+    predictor, screen = pipeline.reporter.predictor, pipeline.reporter.screen
     is_known = pipeline.reporter.known.is_known
     kept: list[dict] = []
     counts = {"sampled": 0, "valid": 0, "novel": 0, "sound": 0, "odorant_like": 0, "not_blocked": 0, "above": 0}
@@ -97,17 +96,23 @@ def collect(pipeline, data: dict, cfg: RsftConfig, log: Callable[[str], object] 
         x = sample(gen.model, cond, len(cond), scfg, gen.schedule, seed=cfg.seed * 1_000_003 + b)
         smiles = [decode_smiles(gen.vocab.decode(r.tolist())) for r in x]
         cand: list[tuple[int, str, object]] = []
+        seen: dict[int, set[str]] = {}  # each condition's samples, as Pipeline.screen sees one request's
+        for j, smi in enumerate(smiles):
+            if smi:
+                seen.setdefault(rb[j // cfg.per_condition], set()).add(smi)
         for j, smi in enumerate(smiles):
             counts["sampled"] += 1
             mol = to_mol(smi) if smi else None
-            if mol is None or len(Chem.GetMolFrags(mol)) != 1:
+            if mol is None:
                 continue
             counts["valid"] += 1
             if is_known(mol):
                 continue
             counts["novel"] += 1
-            if not sound.check(mol).sound:
+            form = pipeline.sound_form(str(smi), mol, seen[rb[j // cfg.per_condition]])  # the pipeline's own test
+            if form is None:
                 continue
+            smi, mol = form
             counts["sound"] += 1
             if not is_odorant_like(mol):
                 continue
