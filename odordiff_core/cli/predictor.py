@@ -43,6 +43,7 @@ def register_evaluate(sub: argparse._SubParsersAction) -> None:
                         "an extra task (0 = none); default: the recipe's")
     p.add_argument("--label-mix", type=float, metavar="X",
                    help="share of the label co-occurrence vote in the probability, 0..1 (0 = off); default: the recipe's")
+    p.add_argument("--members", type=int, metavar="N", help="MLP members of the ensemble (>= 2); default: the recipe's")
     p.add_argument("--transfer", action="store_true",
                    help="instead of cross-validation: train on all of GS-LF and score the IFRA glossary molecules that "
                         "GS-LF lacks (their descriptors mapped onto the labels), beside a Morgan logistic regression")
@@ -185,6 +186,12 @@ def _evaluate(args: argparse.Namespace) -> int:
             print(f"odordiff: --label-mix must be between 0 and 1, got {args.label_mix}", file=sys.stderr)
             return 2
         cfg0 = replace(cfg0, label_mix=args.label_mix)
+    if args.members is not None:
+        if args.members < 2:
+            print(f"odordiff: --members must be at least 2 (their spread is the uncertainty), got {args.members}",
+                  file=sys.stderr)
+            return 2
+        cfg0 = replace(cfg0, members=args.members)
     sources = cfg0.extra_sources if args.extra_sources is None else _source_list(args.extra_sources)
     task_min = cfg0.extra_task_min if args.extra_task_min is None else args.extra_task_min
     settings = Settings.from_env()
