@@ -129,6 +129,19 @@ def test_features_from_worker_processes_are_the_bits_of_one_process(smiles):
         assert np.array_equal(_bits(parallel), _bits(serial))
 
 
+def test_featurisation_parts_cover_every_molecule_once_with_about_equal_estimated_time():
+    small, large = [features._cost(m) for m in _fresh(["CCO", "CCCCCCCCCCCCCCCCCCCCCCCCCCCC"])]
+    assert large > 2 * small  # a 28-atom chain costs more than twice ethanol (measured: 3.2 vs 1.07 ms)
+    cost = np.array([small] * 60 + [large] * 20)  # split by count, the second half would hold all the large ones
+    for parts in (2, 3, 4):
+        bounds = features._bounds(cost, parts)
+        assert bounds[0][0] == 0 and bounds[-1][1] == len(cost)
+        assert all(a < b and b == c for (a, b), (c, _) in zip(bounds, bounds[1:]))  # consecutive, none empty
+        sums = np.array([cost[a:b].sum() for a, b in bounds])
+        assert np.all(np.abs(sums - cost.sum() / parts) <= large)  # each its share, up to one molecule
+    assert features._bounds(np.ones(3), 3) == [(0, 1), (1, 2), (2, 3)]
+
+
 def test_a_dead_featurisation_worker_costs_speed_not_the_answer(smiles):
     import os
     from concurrent.futures.process import BrokenProcessPool
