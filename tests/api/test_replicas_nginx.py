@@ -6,7 +6,7 @@ across both replicas, not per replica.
 What nginx can and cannot save: a request the killed replica had not begun to answer is retried by nginx on the other
 replica (the client sees a 200). A response the replica had begun to send (its status line written, the body not yet)
 cannot be retried by nginx, which has already passed the status line on: the client sees the connection cut
-(httpx's RemoteProtocolError). The routes are pure functions of their input, so a client sends such a request again —
+(httpx's RemoteProtocolError, or ReadError when it arrives as a reset). The routes are pure functions of their input, so a client sends such a request again —
 the README's advice — and the test does the same, once; at most the requests in flight on the replica can be cut."""
 from __future__ import annotations
 
@@ -106,7 +106,7 @@ def test_a_killed_replica_loses_no_request_and_the_rate_limit_is_shared(cluster)
         def one(_: int) -> int | str:
             try:
                 status: int | str = c.post("/v1/screen", json=body).status_code
-            except httpx.RemoteProtocolError as exc:  # the replica died mid-response: safe to send again, once
+            except (httpx.RemoteProtocolError, httpx.ReadError) as exc:  # cut mid-response: safe to send again, once
                 cut.append(str(exc))
                 try:
                     status = c.post("/v1/screen", json=body).status_code
