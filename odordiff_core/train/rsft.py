@@ -4,8 +4,8 @@ One round (issue 12 §4, "steer samples toward the brief during training"):
 1. **Collect.** For every labelled training molecule (GS-LF minus the evaluation's held-out set and the
    early-stopping set), draw `per_condition` samples conditioned on its 0/1 label set with the shipped sampler.
 2. **Keep.** A sample is kept when it decodes to one molecule that is novel (in no data file), chemically sound
-   as the pipeline judges a candidate (`Pipeline.sound_form`: an enol kept as its stable ketone), odorant-like (MW 80-350, C/H/O/N/S, no charge, <= 25 heavy atoms), not blocked by the safety
-   screen, and fits its labels better than `min_percentile` % of the known odorants by the odor predictor's odor
+   as the pipeline judges a candidate (`Pipeline.sound_form`: an enol kept as its stable ketone), odorant-like
+   (MW 80-350, C/H/O/N/S, no charge, <= 25 heavy atoms), not blocked by the safety screen, and fits its labels better than `min_percentile` % of the known odorants by the odor predictor's odor
    match (the pipeline's ranker, `scores.fit_percentiles`); of those, the `keep` best per condition.
 3. **Fine-tune** the generator on the kept (condition, molecule) pairs, `n_aug` randomized SMILES each, mixed
    batch by batch with the original corpus (`corpus_share`) so that the prior does not drift, at a small
@@ -67,7 +67,6 @@ def collect(pipeline, data: dict, cfg: RsftConfig, log: Callable[[str], object] 
     pipeline: a loaded `Pipeline` (its generator is sampled; its predictor, known scores, soundness and safety
     screens judge). data: the prepared corpus (`prepare_corpus`), whose non-validation labelled rows are the conditions.
     """
-
     from ..chem import to_mol
     from ..eval.generator import is_odorant_like
     from ..pipeline import odor_match
