@@ -5,8 +5,9 @@ One round (issue 12 §4, "steer samples toward the brief during training"):
    early-stopping set), draw `per_condition` samples conditioned on its 0/1 label set with the shipped sampler.
 2. **Keep.** A sample is kept when it decodes to one molecule that is novel (in no data file), chemically sound
    as the pipeline judges a candidate (`Pipeline.sound_form`: an enol kept as its stable ketone), odorant-like
-   (MW 80-350, C/H/O/N/S, no charge, <= 25 heavy atoms), not blocked by the safety screen, and fits its labels better than `min_percentile` % of the known odorants by the odor predictor's odor
-   match (the pipeline's ranker, `scores.fit_percentiles`); of those, the `keep` best per condition.
+   (MW 80-350, C/H/O/N/S, no charge, <= 25 heavy atoms), not blocked by the safety screen, and fits its labels
+   better than `min_percentile` % of the known odorants by the odor predictor's odor match (the pipeline's ranker,
+   `scores.fit_percentiles`); of those, the `keep` best per condition.
 3. **Fine-tune** the generator on the kept (condition, molecule) pairs, `n_aug` randomized SMILES each, mixed
    batch by batch with the original corpus (`corpus_share`) so that the prior does not drift, at a small
    learning rate, with the same loss and condition dropout as training.
