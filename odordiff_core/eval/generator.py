@@ -379,8 +379,10 @@ def evaluate(pipeline, settings, *, n: int = GENERATION.n, seed: int = GENERATIO
             continue
         excl = np.array([l in it.excluded for l in lab.labels])
         prompts.append((p, pipeline.target_vector(it.weights), excl))
-    methods = ["RANDOM", "RETRIEVE+MUTATE", REFERENCE, SCREENED_REFERENCE, f"OdorDiff direct (g={g})",
-               f"OdorDiff pipeline (g={g}, rerank {pipeline.oversample}x)",
+    x0 = GenerateRequest(prompt="").exploration  # the shipped default, which the direct and pipeline rows run at
+    at = f", exploration {x0:g}" if x0 != 1.0 else ""
+    methods = ["RANDOM", "RETRIEVE+MUTATE", REFERENCE, SCREENED_REFERENCE, f"OdorDiff direct (g={g}{at})",
+               f"OdorDiff pipeline (g={g}{at}, rerank {pipeline.oversample}x)",
                f"OdorDiff edit of retrieved (50% re-masked, g={g}, rerank)"]
     explore = {x: f"OdorDiff exploration {x:g} (g={g}, rerank {pipeline.oversample}x)" for x in exploration}
     methods += list(explore.values())

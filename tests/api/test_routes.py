@@ -31,7 +31,8 @@ def test_generate_answers_the_clis_json_for_the_same_request(client, keys, pipel
     assert r.status_code == 200, r.text
     out = models.GenerationOut.model_validate(r.json())  # the documented shape, extra keys forbidden
     assert out.candidates and len(out.candidates) <= 4
-    expected = pipeline.generate(GenerateRequest(prompt="a clean citrus top note", n=4, seed=3, guidance=2.0))
+    expected = pipeline.generate(GenerateRequest(prompt="a clean citrus top note", n=4, seed=3, guidance=2.0,
+                                                 exploration=1.0))
     assert r.json() == json.loads(json.dumps(expected.to_json()))  # `odordiff generate --format json` minus prompt_id
 
 

@@ -183,7 +183,8 @@ def test_generate_csv_escapes_a_formula_prompt(settings, reporter, monkeypatch, 
     pipe = Pipeline(generator=load_generator(TINY), interpreter=load_interpreter(settings), reporter=reporter)
     monkeypatch.setattr("odordiff_core.pipeline.load_pipeline", lambda _settings: pipe)
     out = tmp_path / "o.csv"
-    assert main(["generate", "=cmd|' /C calc'!A0 fresh citrus", "--n", "2", "--format", "csv", "--out", str(out)]) == 0
+    assert main(["generate", "=cmd|' /C calc'!A0 fresh citrus", "--n", "2", "--exploration", "1", "--format", "csv",
+                 "--out", str(out)]) == 0  # de novo: this pipeline has no retriever
     text = out.read_text()
     rows = list(csv.DictReader(io.StringIO(text)))
     assert rows and all(r["prompt"].startswith("'=cmd") for r in rows)

@@ -144,7 +144,7 @@ def tiny_pipeline(settings) -> Pipeline:
 
 
 def test_generate_counts_unsound_molecules_and_returns_none(tiny_pipeline):
-    req = GenerateRequest("a clean citrus top note with a hint of green", n=8, seed=0)
+    req = GenerateRequest("a clean citrus top note with a hint of green", n=8, seed=0, exploration=1.0)
     plan = tiny_pipeline.plan(req)
     raw = tiny_pipeline.sample(plan)
     screened = tiny_pipeline.screen(plan, raw)
@@ -174,7 +174,7 @@ def test_an_enol_sample_becomes_its_new_ketone_once_and_a_known_ketone_is_not_re
     known = tiny_pipeline.reporter.known
     enol, ketone = "CC(C)(C)CC=C(O)C1CCCC1", "CC(C)(C)CCC(=O)C1CCCC1"
     assert not known.is_known(parse_smiles(ketone)) and known.is_known(parse_smiles("CCC(C)=O"))
-    plan = tiny_pipeline.plan(GenerateRequest("a clean citrus top note", n=4, seed=0))
+    plan = tiny_pipeline.plan(GenerateRequest("a clean citrus top note", n=4, seed=0, exploration=1.0))
     screened = tiny_pipeline.screen(plan, [enol, "CC=C(C)O"])  # the second is butanone's enol: butanone is known
     assert [k.smiles for k in screened.kept] == [ketone] and screened.n_unsound == 1
     screened = tiny_pipeline.screen(plan, [ketone, enol])  # the ketone was sampled as well: one candidate
@@ -186,7 +186,7 @@ def test_generate_says_how_many_were_unsound_when_fewer_than_n_survive(tiny_pipe
                                     "test")
     pipe = Pipeline(generator=tiny_pipeline.generator, interpreter=tiny_pipeline.interpreter,
                     reporter=tiny_pipeline.reporter, soundness=reject_carbon)
-    res = pipe.generate(GenerateRequest("a clean citrus top note", n=4, seed=0))
+    res = pipe.generate(GenerateRequest("a clean citrus top note", n=4, seed=0, exploration=1.0))
     assert res.candidates == () and res.n_unsound == res.n_novel > 0
     assert f"{res.n_unsound} chemically unsound" in (res.message or "")
 
@@ -196,7 +196,7 @@ def test_model_version_changes_with_the_soundness_table(tiny_pipeline):
 
 
 def test_result_cached_before_the_screen_reads_zero_unsound(tiny_pipeline):
-    res = tiny_pipeline.generate(GenerateRequest("fresh green apple", n=3, seed=2))
+    res = tiny_pipeline.generate(GenerateRequest("fresh green apple", n=3, seed=2, exploration=1.0))
     old = res.to_json()
     del old["n_unsound"]
     back = GenerationResult.from_json(json.loads(json.dumps(old)))
