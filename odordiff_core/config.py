@@ -52,7 +52,8 @@ class GenerationDefaults:
     exploration: float = 0.5  # how far from known materials, 0..1: the share of a retrieved known odorant's tokens
     #   re-masked and regenerated toward the brief; 1 = de novo (every token sampled). 0.5 is the setting that comes
     #   closest to reranked mutation (issue 12 §2: "the default is the setting that wins the comparison"): adherence
-    #   0.885 vs 0.855 de novo at seed 0, EDIT_SEED1 at seed 1 (docs/model_card_generator.md, "Third session")
+    #   0.885 vs 0.855 de novo at seed 0, 0.889 vs 0.851 at seed 1; raw uniqueness is the price (0.945 vs 0.961 at
+    #   seed 0). docs/model_card_generator.md, "Third session"
     exploration_slider_min: float = 0.05  # the app's slider starts here: at 0 nothing changes, so every sample
     #   is a known odorant and none is returned
 
