@@ -241,8 +241,9 @@ def _bounds(cost: np.ndarray, parts: int) -> list[tuple[int, int]]:
     """Returns `parts` consecutive (start, end) index ranges covering range(len(cost)), each holding about the same
     sum of `cost` (and at least one item while there are items enough)."""
     n = len(cost)
-    middles = np.cumsum(cost) - np.asarray(cost) / 2  # an item goes to the part its middle falls in
-    total = float(middles[-1] + cost[-1] / 2) if n else 0.0
+    cum = np.cumsum(cost)
+    middles = cum - np.asarray(cost) / 2  # an item goes to the part its middle falls in
+    total = float(cum[-1]) if n else 0.0
     edges = [0]
     for k in range(1, parts):
         edge = int(np.searchsorted(middles, total * k / parts))

@@ -298,15 +298,16 @@ def list_metrics(smiles: Sequence[str], target: np.ndarray, oracle: Oracle, is_k
     sa = [x for x in (sa_score(m) for m in mols) if x is not None]
     adh = oracle.adherence(probs, target)
     novel_idx = [i for i, v in enumerate(novel) if v]
+    ok = [sound(m) for m in mols] if sound else None  # the rules once per molecule; the tautomer only where they fail
     return {"n": len(mols), "novelty": float(np.mean(novel)), "intdiv": internal_diversity(mols),
             "odorant_like": float(np.mean([is_odorant_like(m) for m in mols])),
             "sa_median": float(np.median(sa)) if sa else None, "adherence": float(adh.mean()),
             "hit5": float(oracle.hit_at_5(probs, target).mean()),
             "adherence_novel": float(adh[novel_idx].mean()) if novel_idx else None,
             "odorant_like_novel": float(np.mean([is_odorant_like(mols[i]) for i in novel_idx])) if novel_idx else None,
-            "sound": float(np.mean([sound(m) for m in mols])) if sound else None,
-            "sound_tautomer": float(np.mean([sound(m) or sound_tautomer(m) for m in mols]))
-            if sound and sound_tautomer else None}
+            "sound": float(np.mean(ok)) if ok is not None else None,
+            "sound_tautomer": float(np.mean([o or sound_tautomer(m) for o, m in zip(ok, mols)]))
+            if ok is not None and sound_tautomer else None}
 
 
 def summarize(stats: dict[str, MethodStats]) -> list[dict]:
@@ -379,7 +380,7 @@ def evaluate(pipeline, settings, *, n: int = GENERATION.n, seed: int = GENERATIO
             continue
         excl = np.array([l in it.excluded for l in lab.labels])
         prompts.append((p, pipeline.target_vector(it.weights), excl))
-    x0 = GenerateRequest(prompt="").exploration  # the shipped default, which the direct and pipeline rows run at
+    x0 = GENERATION.exploration  # the shipped default, which the direct and pipeline rows run at
     at = f", exploration {x0:g}" if x0 != 1.0 else ""
     methods = ["RANDOM", "RETRIEVE+MUTATE", REFERENCE, SCREENED_REFERENCE, f"OdorDiff direct (g={g}{at})",
                f"OdorDiff pipeline (g={g}{at}, rerank {pipeline.oversample}x)",
