@@ -10,7 +10,6 @@ Block choice was measured on folds 0-1 of the random split (MODEL_CARD.md): FCFP
 from __future__ import annotations
 
 import functools
-import math
 import multiprocessing
 import os
 import pickle
@@ -21,17 +20,26 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
-from rdkit import Chem
-from rdkit.Chem import Descriptors, GraphDescriptors, rdFingerprintGenerator, rdMolDescriptors, rdPartialCharges
+from rdkit.Chem import Descriptors, rdFingerprintGenerator, rdMolDescriptors
 
 from .chem import Mol
 
-FEATURES_VERSION = "morgan2c2048+apc1024+fcfp2c2048+maccs167+rdkit-desc-fast/2"
+FEATURES_VERSION = "morgan2c2048+apc1024+fcfp2c2048+maccs167+rdkit-desc-fast/3"
 # Speed (the aim is >= 1,000 molecules/s on 2 CPU cores): all 212 RDKit descriptors cost 1.8 ms/molecule;
-# without the 85 fr_* substructure counts (Morgan counts carry the same groups), the E-state indices and a
-# few slow or unstable ones it is 0.45 ms, for -0.001 mean AUROC (2 folds, measured). The MACCS keys
-# (0.24 ms) and FCFP counts (0.1 ms) bought the AUROC goal at the cost of the throughput aim (BENCHMARKS.md).
-_LEFT_OUT = {"qed", "SPS", "BertzCT", "Ipc", "AvgIpc", "NumValenceElectrons", "NumRadicalElectrons"}
+# without the 85 fr_* substructure counts (Morgan counts carry the same groups), the E-state indices and a few slow or
+# unstable ones it is 0.45 ms, for -0.001 mean AUROC (2 folds, measured). The MACCS keys (0.27 ms) and FCFP counts
+# (0.14 ms) bought the AUROC goal at the cost of the throughput aim (BENCHMARKS.md). Since version 3 the Gasteiger
+# partial charges and BCUT2D eigenvalues, Crippen logP/MR (RDKit computes them on a copy with H atoms added; the VSA bins
+# keep the Crippen atom contributions), the SMARTS-based strict rotatable-bond count and the path-based topological
+# indices (Chi0, Chi1, the Chi indices of order 2-4, Kappa2-3, Phi, BalabanJ, FpDensityMorgan1-3) and the Lipinski
+# acceptor count are left out too: the predictor then takes 987 instead of 494 freshly parsed molecules/s in one process
+# (make bench), for -0.0005 mean AUROC on the 5 folds of seed 0 (0.8947 -> 0.8942, the same recipe; MODEL_CARD.md).
+_SLOW = {"MaxPartialCharge", "MinPartialCharge", "MaxAbsPartialCharge", "MinAbsPartialCharge", "MolLogP", "MolMR",
+         "NumRotatableBonds", *(f"BCUT2D_{s}" for s in ("MWHI", "MWLOW", "CHGHI", "CHGLO", "LOGPHI", "LOGPLOW",
+                                                        "MRHI", "MRLOW")),
+         "Chi0", "Chi1", "Chi2n", "Chi2v", "Chi3n", "Chi3v", "Chi4n", "Chi4v", "Kappa2", "Kappa3", "Phi", "BalabanJ",
+         "FpDensityMorgan1", "FpDensityMorgan2", "FpDensityMorgan3", "NumHAcceptors"}
+_LEFT_OUT = {"qed", "SPS", "BertzCT", "Ipc", "AvgIpc", "NumValenceElectrons", "NumRadicalElectrons", *_SLOW}
 DESCRIPTORS: tuple[tuple[str, object], ...] = tuple(
     (n, f) for n, f in Descriptors._descList
     if n not in _LEFT_OUT and not n.startswith("fr_") and "EState" not in n
@@ -47,116 +55,38 @@ N_DESCRIPTORS = len(DESCRIPTORS)  # trailing columns: standardised
 
 
 # How featurize() computes DESCRIPTORS: the values of RDKit's Descriptors wrappers bit for bit, in less time on
-# freshly parsed molecules (issue 17; 1.11 -> 0.85 CPU ms per GS-LF molecule for the 100, one thread): the same
-# RDKit functions called directly, each shared result computed once per molecule (Crippen logP and MR, the Gasteiger
-# charges and Crippen contributions BCUT2D would compute again on a copy, the 14 + 10 + 12 VSA bins), one generator
-# per FpDensityMorgan radius instead of a new one per call, and BalabanJ/Chi0/Chi1 from one adjacency matrix. A
-# descriptor RDKit adds later goes through its own function (_OTHER). tests/unit/test_predictor_speed_identity.py
+# freshly parsed molecules (issue 17): the same RDKit functions called directly, the 14 + 10 + 12 VSA bins each from
+# one call. A descriptor RDKit adds later goes through its own function (_OTHER). tests/unit/test_predictor_speed_identity.py
 # compares with the wrappers, in float64 and in the float32 features.
 _R = rdMolDescriptors
 _DIRECT: tuple[tuple[str, Callable[[Mol], float]], ...] = (
     ("ExactMolWt", _R.CalcExactMolWt), ("Chi0n", _R.CalcChi0n), ("Chi0v", _R.CalcChi0v), ("Chi1n", _R.CalcChi1n),
-    ("Chi1v", _R.CalcChi1v), ("Chi2n", _R.CalcChi2n), ("Chi2v", _R.CalcChi2v), ("Chi3n", _R.CalcChi3n),
-    ("Chi3v", _R.CalcChi3v), ("Chi4n", _R.CalcChi4n), ("Chi4v", _R.CalcChi4v), ("HallKierAlpha", _R.CalcHallKierAlpha),
-    ("Kappa1", _R.CalcKappa1), ("Kappa2", _R.CalcKappa2), ("Kappa3", _R.CalcKappa3), ("LabuteASA", _R.CalcLabuteASA),
+    ("Chi1v", _R.CalcChi1v), ("HallKierAlpha", _R.CalcHallKierAlpha),
+    ("Kappa1", _R.CalcKappa1), ("LabuteASA", _R.CalcLabuteASA),
     ("TPSA", _R.CalcTPSA), ("FractionCSP3", _R.CalcFractionCSP3), ("NHOHCount", _R.CalcNumLipinskiHBD),
     ("NOCount", _R.CalcNumLipinskiHBA), ("NumAliphaticCarbocycles", _R.CalcNumAliphaticCarbocycles),
     ("NumAliphaticHeterocycles", _R.CalcNumAliphaticHeterocycles), ("NumAliphaticRings", _R.CalcNumAliphaticRings),
     ("NumAmideBonds", _R.CalcNumAmideBonds), ("NumAromaticCarbocycles", _R.CalcNumAromaticCarbocycles),
     ("NumAromaticHeterocycles", _R.CalcNumAromaticHeterocycles), ("NumAromaticRings", _R.CalcNumAromaticRings),
     ("NumAtomStereoCenters", _R.CalcNumAtomStereoCenters), ("NumBridgeheadAtoms", _R.CalcNumBridgeheadAtoms),
-    ("NumHAcceptors", _R.CalcNumHBA), ("NumHDonors", _R.CalcNumHBD), ("NumHeteroatoms", _R.CalcNumHeteroatoms),
-    ("NumHeterocycles", _R.CalcNumHeterocycles), ("NumRotatableBonds", _R.CalcNumRotatableBonds),
+    ("NumHDonors", _R.CalcNumHBD), ("NumHeteroatoms", _R.CalcNumHeteroatoms),
+    ("NumHeterocycles", _R.CalcNumHeterocycles),
     ("NumSaturatedCarbocycles", _R.CalcNumSaturatedCarbocycles),
     ("NumSaturatedHeterocycles", _R.CalcNumSaturatedHeterocycles), ("NumSaturatedRings", _R.CalcNumSaturatedRings),
     ("NumSpiroAtoms", _R.CalcNumSpiroAtoms),
-    ("NumUnspecifiedAtomStereoCenters", _R.CalcNumUnspecifiedAtomStereoCenters), ("Phi", _R.CalcPhi),
-    ("RingCount", _R.CalcNumRings),
+    ("NumUnspecifiedAtomStereoCenters", _R.CalcNumUnspecifiedAtomStereoCenters), ("RingCount", _R.CalcNumRings),
 )
-_DENSITY = tuple(rdFingerprintGenerator.GetMorganGenerator(radius=r) for r in (1, 2, 3))  # FpDensityMorgan1-3
-_BCUT_NAMES = tuple(f"BCUT2D_{s}" for s in ("MWHI", "MWLOW", "CHGHI", "CHGLO", "LOGPHI", "LOGPLOW", "MRHI", "MRLOW"))
-_NO_BCUT = (math.nan,) * len(_BCUT_NAMES)
-_OWN_NAMES = ("BalabanJ", "Chi0", "Chi1", "MolWt", "HeavyAtomMolWt", "MaxPartialCharge", "MinPartialCharge",
-              "MaxAbsPartialCharge", "MinAbsPartialCharge", "FpDensityMorgan1", "FpDensityMorgan2", "FpDensityMorgan3",
-              *_BCUT_NAMES,
-              *(f"PEOE_VSA{i}" for i in range(1, 15)), *(f"SMR_VSA{i}" for i in range(1, 11)),
-              *(f"SlogP_VSA{i}" for i in range(1, 13)), "MolLogP", "MolMR", "HeavyAtomCount", *(n for n, _ in _DIRECT))
+_OWN_NAMES = ("MolWt", "HeavyAtomMolWt", *(f"PEOE_VSA{i}" for i in range(1, 15)), *(f"SMR_VSA{i}" for i in range(1, 11)),
+              *(f"SlogP_VSA{i}" for i in range(1, 13)), "HeavyAtomCount", *(n for n, _ in _DIRECT))
 _OTHER = tuple((n, f) for n, f in DESCRIPTORS if n not in _OWN_NAMES)
 _ROW_NAMES = _OWN_NAMES + tuple(n for n, _ in _OTHER)
 _DESCRIPTOR_ORDER = np.array([_ROW_NAMES.index(n) for n, _ in DESCRIPTORS])  # row position -> DESCRIPTORS column
 
 
-def _charges_and_bcut(mol: Mol, heavy: int) -> tuple[float, float, Sequence[float]]:
-    """Returns the Gasteiger charge range (low, high) as Descriptors' Min/MaxPartialCharge take it and the 8 BCUT2D
-    values as its BCUT2D_* wrappers give them (NaN where RDKit's BCUT2D fails, e.g. no Gasteiger parameters for K).
-
-    RDKit's BCUT2D(mol) computes the charges and Crippen contributions again on an H-free copy; for a molecule
-    without H atoms that copy is the molecule itself, so the per-property form of BCUT2D over the values computed
-    here (the Crippen ones then cached on the molecule for the VSA descriptors) gives the same eigenvalues.
-    """
-    if heavy == 0 or heavy != mol.GetNumAtoms():  # empty, or H / dummy atoms: RDKit's own path
-        low, high = Descriptors._ChargeDescriptors(mol)
-        try:
-            return low, high, _R.BCUT2D(mol)
-        except Exception:  # as RDKit's wrappers: any failure is NaN
-            return low, high, _NO_BCUT
-    try:
-        rdPartialCharges.ComputeGasteigerCharges(mol, 12, True)  # BCUT2D's settings: fail on missing parameters
-    except Exception:  # RDKit's path computes the charges without failing and gives NaN BCUTs
-        low, high = Descriptors._ChargeDescriptors(mol)
-        return low, high, _NO_BCUT
-    masses, charges = [], []
-    for atom in map(mol.GetAtomWithIdx, range(heavy)):  # faster than iterating mol.GetAtoms()
-        masses.append(atom.GetMass())
-        charges.append(atom.GetDoubleProp("_GasteigerCharge"))
-    low, high = 500.0, -500.0  # Descriptors._ChargeDescriptors' loop, NaN handling included
-    for c in charges:
-        low, high = min(c, low), max(c, high)
-    logp, mr = zip(*_R._CalcCrippenContribs(mol))
-    try:
-        return low, high, [v for props in (masses, charges, logp, mr) for v in _R.BCUT2D(mol, props)]
-    except Exception:
-        return low, high, _NO_BCUT
-
-
-def _sequential_sum(values: np.ndarray) -> float:
-    """Returns the left-to-right sum, as RDKit's Python descriptors add their terms (numpy's sum pairs them)."""
-    total = 0.0
-    for v in values.tolist():
-        total += v
-    return total
-
-
-def _graph_descriptors(mol: Mol) -> tuple[float, float, float]:
-    """Returns (BalabanJ, Chi0, Chi1) as RDKit's GraphDescriptors computes them, the same terms added in the same
-    order, from one adjacency matrix instead of Python loops over atom wrappers and atom pairs."""
-    n = mol.GetNumAtoms()
-    if n == 0:
-        return GraphDescriptors.BalabanJ(mol), GraphDescriptors.Chi0(mol), GraphDescriptors.Chi1(mol)
-    adj = Chem.GetAdjacencyMatrix(mol, useBO=False, emptyVal=0, force=False, prefix="NoBO")  # (n, n) 0/1, as BalabanJ
-    degree = adj.sum(1)  # (n,) Atom.GetDegree()
-    chi0 = _sequential_sum(np.sqrt(1.0 / degree[degree != 0].astype(float)))
-    ends = [(b.GetBeginAtomIdx(), b.GetEndAtomIdx()) for b in map(mol.GetBondWithIdx, range(mol.GetNumBonds()))]
-    c1 = np.array([degree[i] * degree[j] for i, j in ends], float)
-    chi1 = _sequential_sum(np.sqrt(1.0 / c1[c1 != 0]))
-    dist = Chem.GetDistanceMatrix(mol, useBO=True, useAtomWts=False, force=False, prefix="Balaban")
-    s = sum(dist)  # row by row, as GraphDescriptors._VertexDegrees
-    i, j = np.nonzero(adj == 1)  # bonded pairs in row-major order, BalabanJ's loop order ...
-    i, j = i[j >= i], j[j >= i]  # ... over j >= i
-    q = len(ends)
-    mu = q - n + 1
-    balaban = float(q) / float(mu + 1) * _sequential_sum(1.0 / np.sqrt(s[i] * s[j])) if mu + 1 != 0 else 0
-    return balaban, chi0, chi1
-
-
 def _descriptor_row(mol: Mol) -> list[float]:
     """Returns the descriptors of _ROW_NAMES for one molecule, with the values RDKit's Descriptors functions give."""
-    heavy = mol.GetNumHeavyAtoms()
-    low, high, bcut = _charges_and_bcut(mol, heavy)
-    return [*_graph_descriptors(mol), _R._CalcMolWt(mol), _R._CalcMolWt(mol, True),
-            high, low, max(abs(low), abs(high)), min(abs(low), abs(high)),  # in RDKit's argument order (NaN)
-            *[g.GetSparseFingerprint(mol).GetNumOnBits() / heavy if heavy else 0.0 for g in _DENSITY], *bcut,
-            *_R.PEOE_VSA_(mol), *_R.SMR_VSA_(mol), *_R.SlogP_VSA_(mol), *_R.CalcCrippenDescriptors(mol), heavy,
+    return [_R._CalcMolWt(mol), _R._CalcMolWt(mol, True), *_R.PEOE_VSA_(mol), *_R.SMR_VSA_(mol), *_R.SlogP_VSA_(mol),
+            mol.GetNumHeavyAtoms(),
             *[f(mol) for _, f in _DIRECT], *[f(mol) for _, f in _OTHER]]  # type: ignore[operator]
 
 
@@ -171,6 +101,7 @@ CHUNKS_PER_WORKER = 1  # 4 was slower (641-678 vs 820-855 molecules/s), and 2 or
 # atoms, 1.40 at 10, 2.13 at 19, 3.2 for the largest, mean 26). The chunks hold equal estimated time, not equal counts:
 # split by count, GS-LF's second half took 4.5 s against the first's 3.9 s and one process waited for the other.
 COST_PER_ATOM = (13.6, 1.0, 0.022)  # that time over 0.055 ms: constant, per atom, per atom squared
+#   (fitted on the features of version 2; the chunks need only the relative cost)
 
 
 def _cost(mol: Mol) -> float:

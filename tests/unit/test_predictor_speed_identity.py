@@ -1,7 +1,7 @@
 """The predictor's speed-ups change no output: features, probabilities, spread and similarity stay bit for bit.
 
-`features.featurize` calls RDKit's descriptor functions directly and shares their intermediate results (Crippen
-contributions, Gasteiger charges, one adjacency matrix); `odor` keeps the first layers transposed, computes the
+`features.featurize` calls RDKit's descriptor functions directly and shares their intermediate results (the VSA
+bins, one adjacency matrix); `odor` keeps the first layers transposed, computes the
 neighbour similarity once and with a sparse product. Each test compares with the plain way: RDKit's
 `Descriptors` wrappers one by one and the dense forward, as the predictor computed them before (issue 17).
 """
@@ -20,9 +20,9 @@ from odordiff_core.datasets import GSLF_FILE, read_frame
 from odordiff_core.odor import TrainedEnsemble, mix_labels, scale_features
 
 UNUSUAL = (  # each takes a fallback or edge path of the fast code
-    "[K+].[Cl-]",  # no Gasteiger parameters for K: NaN BCUT2D, charges still computed
+    "[K+].[Cl-]",  # no Gasteiger parameters for K (PEOE_VSA)
     "CC(=O)[O-].[Na+]", "[Li+].[OH-]", "[Cu+2]", "[I-]",  # ions, disconnected fragments
-    "[H][H]", "[2H]C([2H])([2H])O", "C[C@H](O)[2H]",  # H atoms kept in the graph: RDKit's own BCUT2D path
+    "[H][H]", "[2H]C([2H])([2H])O", "C[C@H](O)[2H]",  # H atoms kept in the graph
     "C", "O", "[Fe]", "[Se]", "C#N", "N#N", "[C-]#[O+]",  # one or two atoms, no bonds
     "[Pt](Cl)(Cl)(N)N", "C[Si](C)(C)C", "CC[Sn](CC)(CC)CC", "OB(O)c1ccccc1", "P(=O)(O)(O)O",
     "[O-][N+](=O)c1ccccc1", "[CH3]", "C12C3C4C1C5C2C3C45", "C1CC2CCC1C2", "c1ccc2ccccc2c1", "[nH]1cccc1",
