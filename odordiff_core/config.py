@@ -54,6 +54,11 @@ class GenerationDefaults:
     #   closest to reranked mutation (issue 12 §2: "the default is the setting that wins the comparison"): adherence
     #   0.885 vs 0.855 de novo at seed 0, 0.889 vs 0.851 at seed 1; raw uniqueness is the price (0.945 vs 0.961 at
     #   seed 0). docs/model_card_generator.md, "Third session"
+    copies_per_known: int = 4  # exploration < 1: samples started from each retrieved known odorant (as many as
+    #   oversample: n odorants per request). Measured at exploration 0.5, seeds 0 / 1: 4 copies adherence 0.883 / 0.889,
+    #   raw uniqueness 0.945 / 0.944; 2 copies 0.890 / 0.869, 0.972 / 0.978; 1 copy 0.882 / 0.874, 0.987 / 0.992. Fewer
+    #   copies meet the raw-uniqueness goal but lose adherence on average, the comparison issue 12 ranks first
+    #   (docs/model_card_generator.md, "Starts per known odorant")
     exploration_slider_min: float = 0.05  # the app's slider starts here: at 0 nothing changes, so every sample
     #   is a known odorant and none is returned
 

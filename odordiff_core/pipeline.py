@@ -81,8 +81,9 @@ class GenerateRequest:
     keep_scaffold_of: str | None = None  # SMILES: "more like this", keep its ring scaffold, regenerate the rest
     edit_of: str | None = None  # SMILES: re-mask edit_strength of its tokens and denoise toward the prompt
     edit_strength: float = GENERATION.edit_strength  # share of the edited molecule's tokens re-masked (0..1)
-    # how far from known materials, 0..1: edit the n known odorants whose labels best match the brief (the
-    # generator's training molecules, `retrieval.py`), re-masking this share of their tokens; 1 = de novo.
+    # how far from known materials, 0..1: edit the known odorants whose labels best match the brief (the
+    # generator's training molecules, `retrieval.py`; GENERATION.copies_per_known samples from each), re-masking this
+    # share of their tokens; 1 = de novo.
     # keep_scaffold_of and edit_of take precedence: with either set, exploration is ignored.
     exploration: float = GENERATION.exploration
 
@@ -391,27 +392,29 @@ class Pipeline:
 
     def _analogues(self, req: GenerateRequest, m: int, target: np.ndarray,
                    seeds: tuple[str, ...] = ()) -> tuple[torch.Tensor | None, None, str | None]:
-        """Returns (init, None, problem): the req.n known odorants best matching the target, m // req.n copies
-        of each, with a req.exploration share of their token positions re-masked. Materials the brief names
-        (`seeds`, Interpretation.seed_smiles) come first: "like Hedione but greener" starts from Hedione."""
+        """Returns (init, None, problem): m starts, each a known odorant with a req.exploration share of its token
+        positions re-masked. Materials the brief names (`seeds`, Interpretation.seed_smiles) come first, with
+        `oversample` copies each: "like Hedione but greener" starts from Hedione. Then the known odorants best
+        matching the target, GENERATION.copies_per_known copies each, until there are m."""
         if self.retriever is None:
             raise InvalidInput(f"exploration {req.exploration:g} edits retrieved known odorants, but this Pipeline was "
                                f"built without a retriever: build it with load_pipeline(settings) (or pass "
                                f"retriever=load_retriever(...)), or ask for exploration 1 (de novo).")
         g = self.generator
         L = g.model.cfg.max_len
-        sources: list[list[int]] = []
-        for smi in chain(seeds, self.retriever.ranked(target)):  # skips molecules this vocabulary / length cannot write
+        starts: list[list[int]] = []
+        named = [(smi, self.oversample) for smi in seeds]
+        ranked = ((smi, GENERATION.copies_per_known) for smi in self.retriever.ranked(target))
+        for smi, copies in chain(named, ranked):  # skips molecules this vocabulary / length cannot write
             sf_str = to_selfies(smi)
             ids = g.vocab.encode(sf_str, L) if sf_str else None
             if ids is not None:
-                sources.append(ids)
-                if len(sources) == req.n:
+                starts += [ids] * copies
+                if len(starts) >= m:
                     break
-        if not sources:
+        if not starts:
             return None, None, "No known odorant could be written in this model's vocabulary; generated de novo instead."
-        per_source = -(-m // len(sources))  # = oversample when all req.n sources were found
-        base = torch.tensor(sources).repeat_interleave(per_source, 0)[:m]  # (m, L): each source's copies together
+        base = torch.tensor(starts).repeat(-(-m // len(starts)), 1)[:m]  # (m, L); repeated only if too few were found
         problem = None if req.exploration > 0 else ("Exploration 0 changes no token: every sample is a known odorant, "
                                                     "and known molecules are never returned. Raise exploration.")
         return remask(base, req.exploration, req.seed), None, problem

@@ -12,7 +12,7 @@ import torch
 
 from odordiff_core.chem import canonical_smiles, to_mol
 from odordiff_core.cli import main
-from odordiff_core.config import WEIGHTS_DIR, Settings
+from odordiff_core.config import GENERATION, WEIGHTS_DIR, Settings
 from odordiff_core.errors import InvalidInput
 from odordiff_core.generator import condition_vector, load_generator
 from odordiff_core.pipeline import GenerateRequest, GenerationResult, Pipeline
@@ -139,9 +139,23 @@ def test_low_exploration_re_masks_that_share_of_the_best_matching_training_odora
     masked = plan.init == MASK_ID  # (16, L)
     assert 0.1 < masked.float().mean().item() < 0.3
     encoded = (g.vocab.encode(to_selfies(s) or "", L) for s in tiny_pipeline.retriever.sources(plan.target, 200))
-    best4 = torch.tensor([e for e in encoded if e is not None and any(e)][:4])  # (4, L): what the vocabulary can write
-    expected = best4.repeat_interleave(4, 0)  # (16, L): oversample copies of each
+    best16 = torch.tensor([e for e in encoded if e is not None and any(e)][:16])  # what the vocabulary can write
+    expected = best16.repeat_interleave(GENERATION.copies_per_known, 0)[:16]  # (16, L): one start per known odorant
     assert torch.equal(plan.init[~masked], expected[~masked])
+
+
+def test_a_material_the_brief_names_starts_oversample_samples_before_the_retrieved_odorants(tiny_pipeline):
+    g = tiny_pipeline.generator
+    L = g.model.cfg.max_len
+    named = "CC(C)=CCCC(C)=CC=O"  # citral, written by the tiny vocabulary
+    ids = g.vocab.encode(to_selfies(named) or "", L)
+    assert ids is not None
+    req = GenerateRequest("", n=4, seed=0, weights={"citrus": 1.0}, exploration=0.2)
+    init, _, problem = tiny_pipeline._analogues(req, 16, tiny_pipeline.plan(req).target, (named,))
+    assert init is not None and problem is None
+    k = tiny_pipeline.oversample
+    kept = init[:k] != MASK_ID
+    assert torch.equal(init[:k][kept], torch.tensor([ids] * k)[kept])  # the named material's copies come first
 
 
 def test_retrieval_never_starts_from_a_heldout_molecule(tiny_pipeline):
