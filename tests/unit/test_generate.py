@@ -140,7 +140,7 @@ def test_low_exploration_re_masks_that_share_of_the_best_matching_training_odora
     assert 0.1 < masked.float().mean().item() < 0.3
     encoded = (g.vocab.encode(to_selfies(s) or "", L) for s in tiny_pipeline.retriever.sources(plan.target, 200))
     best16 = torch.tensor([e for e in encoded if e is not None and any(e)][:16])  # what the vocabulary can write
-    expected = best16.repeat_interleave(GENERATION.copies_per_known, 0)[:16]  # (16, L): one start per known odorant
+    expected = best16.repeat_interleave(GENERATION.copies_per_known, 0)[:16]  # (16, L): copies_per_known of each
     assert torch.equal(plan.init[~masked], expected[~masked])
 
 

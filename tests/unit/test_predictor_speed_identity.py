@@ -1,8 +1,7 @@
 """The predictor's speed-ups change no output: features, probabilities, spread and similarity stay bit for bit.
 
-`features.featurize` calls RDKit's descriptor functions directly and shares their intermediate results (the VSA
-bins, one adjacency matrix); `odor` keeps the first layers transposed, computes the
-neighbour similarity once and with a sparse product. Each test compares with the plain way: RDKit's
+`features.featurize` calls RDKit's descriptor functions directly (each family of VSA bins from one call); `odor`
+keeps the first layers transposed, computes the neighbour similarity once and with a sparse product. Each test compares with the plain way: RDKit's
 `Descriptors` wrappers one by one and the dense forward, as the predictor computed them before (issue 17).
 """
 from __future__ import annotations
