@@ -5,7 +5,8 @@
 
 1. `plan(req) -> Plan`: validate the request, read the prompt (interpreter weights over the 138 GS-LF labels),
    build the target and excluded label vectors and, for "more like this" / edit, the start and the constraint.
-2. `sample(plan) -> list[str | None]`: draw k*n SELFIES with the diffusion model, decode and canonicalise.
+2. `sample(plan) -> list[str | None]`: draw k*n SELFIES with the diffusion model, decode and canonicalise; then
+   draw again, from the same starts, those that gave no new molecule (GENERATION.refill_rounds rounds at most).
 3. `screen(plan, raw) -> Screened`: de-duplicate, then drop, in this order, known molecules (novelty test:
    connectivity key in any data file), chemically unsound ones (`soundness.py`: unstable or implausible groups
    such as a sulfenic acid, an enol written for its ketone, a ketene), those the safety screen blocks and
@@ -252,6 +253,7 @@ class Plan:
     constraint: Constraint | None  # applied after every sampler step ("more like this" scaffold tokens)
     notice: str | None  # told to the user whatever survives: why nothing is sampled, or a scaffold not held
     model_version: str
+    start: float = 1.0  # diffusion time init is at (sampler.sample): 1 = all MASK; an edit re-masking a share m, time_at(m)
 
 
 @dataclass(frozen=True)
@@ -287,6 +289,12 @@ def odor_match(probs: np.ndarray, target: np.ndarray, excluded: np.ndarray) -> n
     return score
 
 
+def refill_seed(seed: int, round_: int) -> int:
+    """Returns the sampler seed of a request's refill round (Pipeline.sample): apart from the request's own seed and
+    from the re-masking stream (seed + 7919), and inside torch's seed range."""
+    return (seed + 1_000_003 * round_) % (SEED_MAX - 7919)
+
+
 def remask(base: torch.Tensor, share: float, seed: int) -> torch.Tensor:
     """Returns base (m, L) with each position set to MASK with probability `share` (PAD positions too, so an
     edit can grow the molecule); the draw comes from a CPU generator seeded with seed + 7919, apart from the
@@ -305,6 +313,7 @@ class Pipeline:
     reporter: Reporter  # predictor, safety screen, property models, known-odorant index
     sampler: SamplerConfig = field(default_factory=SamplerConfig)  # steps; its guidance is the evaluation's default
     oversample: int = GENERATION.oversample  # k: molecules sampled per candidate returned
+    refill_rounds: int = GENERATION.refill_rounds  # rounds that redraw invalid / repeated / known samples (sample)
     retriever: Retriever | None = None  # known labelled odorants that exploration < 1 edits; None = de novo only
     known_scores: KnownScores | None = None  # known odorants' predicted profiles (fit percentile); None = not computed
     soundness: SoundnessScreen = field(default_factory=default_screen)  # unstable/implausible groups (soundness.py)
@@ -321,18 +330,26 @@ class Pipeline:
     @property
     def model_version(self) -> str:
         """Returns the versions of every model and table that shapes a result, "|"-joined: the generator, the odor
-        predictor, the prompt interpreter, the safety screen and the soundness screen (their tables' hashes). It is
-        the Redis cache key's version, so a changed part must change it: add a new model or screen's version to
-        `parts` below."""
+        predictor, the prompt interpreter, the safety screen, the soundness screen (its table's hash) and the sampling
+        recipe. It is the Redis cache key's version, so a changed part must change it: add a new model or screen's
+        version to `parts` below."""
         parts = (
             self.generator.version,
             self.reporter.predictor.version,
             self.interpreter.version,
             self.reporter.screen.version,
             self.soundness.version,
+            self.sampling_version,
             # a new model or screen that changes generate()'s output adds its version here
         )
         return "|".join(parts)
+
+    @property
+    def sampling_version(self) -> str:
+        """Returns the sampling recipe a request does not carry: steps, samples per candidate, starts per known
+        odorant and refill rounds (a changed default changes the molecules a cached request returns)."""
+        return (f"sampling-{self.sampler.steps}steps-{self.oversample}x-{GENERATION.copies_per_known}copies-"
+                f"{self.refill_rounds}refills")
 
     def interpret(self, prompt: str) -> Interpretation:
         """Returns the interpreter's reading of the prompt (raises InvalidInput on an empty prompt).
@@ -354,12 +371,13 @@ class Pipeline:
         return w
 
     def sample_smiles(self, target: np.ndarray, n: int, seed: int, guidance: float, *,
-                      init: torch.Tensor | None = None, constraint: Constraint | None = None) -> list[str | None]:
+                      init: torch.Tensor | None = None, constraint: Constraint | None = None,
+                      start: float = 1.0) -> list[str | None]:
         """Returns n decoded canonical SMILES (None where a sample does not decode) for a target vector."""
         g = self.generator
         cond = torch.from_numpy(condition_vector(target))
         cfg = replace(self.sampler, guidance=guidance)
-        x = sample(g.model, cond, n, cfg, g.schedule, seed=seed, init=init, constraint=constraint)
+        x = sample(g.model, cond, n, cfg, g.schedule, seed=seed, init=init, constraint=constraint, start=start)
         return [decode_smiles(g.vocab.decode(row.tolist())) for row in x]
 
     def _start(self, req: GenerateRequest, m: int, target: np.ndarray,
@@ -440,15 +458,45 @@ class Pipeline:
             return Plan(req, interp, target, excluded, 0, None, None, why, self.model_version)
         m = self.oversample * req.n
         init, constraint, problem = self._start(req, m, target, interp.seed_smiles if interp else ())
-        return Plan(req, interp, target, excluded, m, init, constraint, problem, self.model_version)
+        share = 1.0 if init is None or req.keep_scaffold_of else req.edit_strength if req.edit_of else req.exploration
+        return Plan(req, interp, target, excluded, m, init, constraint, problem, self.model_version,
+                    self.generator.schedule.time_at(share))
 
     def sample(self, plan: Plan) -> list[str | None]:
-        """Returns plan.n_samples decoded canonical SMILES (None where a sample does not decode), in draw order."""
+        """Returns the decoded canonical SMILES (None where a sample does not decode) of every draw, in draw order.
+
+        First plan.n_samples draws; then, for at most `refill_rounds` rounds, the draws that gave no new molecule
+        (none, one drawn before, or a known one) are drawn again from their own start rows with another seed, so
+        that the ranker gets up to n_samples distinct novel molecules, as the mutation baseline's does.
+        """
         if plan.n_samples == 0:
             return []
         req = plan.request
-        return self.sample_smiles(plan.target, plan.n_samples, req.seed, req.guidance, init=plan.init,
-                                  constraint=plan.constraint)
+        raw = self.sample_smiles(plan.target, plan.n_samples, req.seed, req.guidance, init=plan.init,
+                                 constraint=plan.constraint, start=plan.start)
+        seen: set[str] = set()
+        redraw = self._spent(raw, seen)  # start rows (of plan.init) to draw again
+        for r in range(1, self.refill_rounds + 1):
+            if not redraw:
+                break
+            more = self.sample_smiles(plan.target, len(redraw), refill_seed(req.seed, r), req.guidance,
+                                      init=None if plan.init is None else plan.init[torch.tensor(redraw)],
+                                      constraint=plan.constraint, start=plan.start)
+            redraw = [redraw[i] for i in self._spent(more, seen)]
+            raw += more
+        return raw
+
+    def _spent(self, drawn: list[str | None], seen: set[str]) -> list[int]:
+        """Returns the indices of the draws that gave no new molecule: undecodable, in `seen` or known. Adds every
+        decoded draw to `seen`."""
+        spent = []
+        for i, s in enumerate(drawn):
+            mol = to_mol(s) if s is not None and s not in seen else None
+            if mol is None or self.reporter.known.is_known(mol):
+                spent.append(i)
+            if s is not None:
+                seen.add(s)
+        return spent
 
     def screen(self, plan: Plan, raw: list[str | None]) -> Screened:
         """Returns the molecules of `raw` that are valid, unique, novel, sound, not blocked and inside the filters.

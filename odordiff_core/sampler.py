@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
 import threading
 import weakref
 from collections.abc import Callable
@@ -136,11 +137,14 @@ def bf16_twin(model: M) -> M:
 
 @torch.inference_mode()
 def sample(model: Denoiser, cond: Tensor, n: int, cfg: SamplerConfig, schedule: Schedule, *, seed: int,
-           init: Tensor | None = None, constraint: Constraint | None = None) -> Tensor:
+           init: Tensor | None = None, constraint: Constraint | None = None, start: float = 1.0) -> Tensor:
     """Returns n sampled token-id sequences (n, L); no MASK remains.
 
     cond: (n_cond,) or (n, n_cond) label weights. init: (n, L) ids to start from, MASK where to generate
-    (default all MASK); used for editing. Randomness comes only from a CPU torch.Generator seeded with
+    (default all MASK); used for editing. start: the diffusion time init is at (1 = all MASK; an edit that re-masked
+    a share m of the tokens is at `schedule.time_at(m)`): the reverse process runs from there to 0 in
+    ceil(cfg.steps * start) steps, so a half-masked start takes half the steps, each revealing as many tokens as a
+    de-novo step. Randomness comes only from a CPU torch.Generator seeded with
     `seed`, so the same inputs and seed give the same output on any thread (and, at one precision, on
     any machine up to floating-point rounding; `resolved_precision` says which precision ran).
     """
@@ -152,13 +156,14 @@ def sample(model: Denoiser, cond: Tensor, n: int, cfg: SamplerConfig, schedule: 
         x = constraint(x)
     cond = (cond if cond.dim() == 2 else cond[None].expand(n, -1)).float().to(device)  # (n, n_cond)
     one_cond = bool((cond == cond[:1]).all())  # every row has the same condition (one prompt)
-    ts = torch.linspace(1.0, 0.0, cfg.steps + 1)
+    steps = cfg.steps if start >= 1.0 else max(1, math.ceil(cfg.steps * start))
+    ts = torch.linspace(min(start, 1.0), 0.0, steps + 1)
     precision = resolved_precision(cfg, device.type)
     net = bf16_twin(model) if precision == "bfloat16" else model
     logp = torch.empty(0)  # (n, L, V) once set: each row's guided log-probs at `seen`
     seen: Tensor | None = None  # (n, L): the ids each row's log-probs were computed from
     with _autocast(precision, device.type):
-        for i in range(cfg.steps):
+        for i in range(steps):
             masked = x == MASK_ID  # (n, L)
             if not masked.any():
                 break
@@ -173,7 +178,7 @@ def sample(model: Denoiser, cond: Tensor, n: int, cfg: SamplerConfig, schedule: 
                     logp[todo] = _guided(net, x[todo], cond[todo], cfg, device)  # (k, L, V)
             seen = x.clone()
             m_t, m_s = schedule.mask_prob(ts[i]), schedule.mask_prob(ts[i + 1])
-            p_reveal = float((m_t - m_s) / m_t) if i < cfg.steps - 1 else 1.0
+            p_reveal = float((m_t - m_s) / m_t) if i < steps - 1 else 1.0
             u = torch.rand((n, L, V), generator=gen)  # (n, L, V) Gumbel uniforms, drawn for every position...
             reveal = masked & (torch.rand((n, L), generator=gen) < p_reveal)  # (n, L)
             rows, cols = reveal.nonzero(as_tuple=True)  # ...but only the revealed ones need the Gumbel-max draw

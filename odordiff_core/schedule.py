@@ -20,6 +20,10 @@ class LogLinear:
     def mask_prob(self, t: Tensor) -> Tensor:
         return t
 
+    def time_at(self, mask_share: float) -> float:
+        """Returns the time t at which mask_prob(t) = mask_share (0..1)."""
+        return mask_share
+
     def loss_weight(self, t: Tensor) -> Tensor:
         return 1.0 / t
 
@@ -31,6 +35,10 @@ class Cosine:
 
     def mask_prob(self, t: Tensor) -> Tensor:
         return 1.0 - torch.cos(0.5 * math.pi * t)
+
+    def time_at(self, mask_share: float) -> float:
+        """Returns the time t at which mask_prob(t) = mask_share (0..1)."""
+        return 2.0 / math.pi * math.acos(1.0 - mask_share)
 
     def loss_weight(self, t: Tensor) -> Tensor:
         # -alpha'/(1-alpha) with alpha = cos(pi t/2): (pi/2) sin / (1 - cos)

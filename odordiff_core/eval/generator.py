@@ -32,6 +32,7 @@ from rdkit.Chem import Descriptors
 from ..chem import Mol, morgan_fp, to_mol
 from ..config import GENERATION
 from ..retrieval import retrieve  # the runtime's retrieval (exploration < 1 edits what it returns)
+from ..soundness import SoundnessScreen
 from ..tokens import decode_smiles, to_selfies
 
 ODORANT_ELEMENTS = {"C", "H", "O", "N", "S"}
@@ -196,19 +197,41 @@ class CandidateScore:
     sound: bool | None = None  # passes the chemical-soundness screen (soundness.py); None = not checked
 
 
-def candidate_scores(smiles: Sequence[str], target: np.ndarray, oracle: Oracle, nearest: Callable[[Mol], float],
-                     sound: Callable[[Mol], bool] | None = None) -> list[CandidateScore]:
-    """Returns one CandidateScore per parsable SMILES of a returned list (the molecules list_metrics grades).
+@dataclass(frozen=True)
+class GradedList:
+    """One returned list graded once: its parsable molecules, the oracle's view of them and their soundness."""
 
-    sound: the soundness test; None leaves CandidateScore.sound None.
-    """
-    mols = [m for m in (to_mol(s) for s in smiles) if m is not None]
+    mols: tuple[Mol, ...]
+    adherence: np.ndarray  # (N,) Oracle.adherence
+    hit5: np.ndarray  # (N,) Oracle.hit_at_5
+    odorant_like: tuple[bool, ...]  # is_odorant_like
+    sound: tuple[bool, ...] | None  # passes the soundness screen as written; None = not checked
+    sound_tautomer: tuple[bool, ...] | None  # ... as written or through its stable tautomer (the pipeline's screen)
+
+
+def grade(smiles: Sequence[str], target: np.ndarray, oracle: Oracle,
+          soundness: SoundnessScreen | None = None) -> GradedList:
+    """Returns the grades of the parsable SMILES of one returned list: each molecule is parsed, scored by the oracle
+    and (with `soundness`) checked by the rules once; the stable tautomer is tried only where the rules fail."""
+    mols = tuple(m for m in (to_mol(s) for s in smiles) if m is not None)
     if not mols:
-        return []
+        empty = np.zeros(0)
+        return GradedList(mols, empty, empty, (), None if soundness is None else (), None if soundness is None else ())
     probs = oracle.proba(mols)
-    adh, hit = oracle.adherence(probs, target), oracle.hit_at_5(probs, target)
-    return [CandidateScore(nearest(m), float(a), float(h), is_odorant_like(m), sound(m) if sound else None)
-            for m, a, h in zip(mols, adh, hit)]
+    sound = taut = None
+    if soundness is not None:
+        reports = [soundness.check(m) for m in mols]
+        sound = tuple(r.sound for r in reports)
+        taut = tuple(r.sound or soundness.stable_tautomer(m, r) is not None for m, r in zip(mols, reports))
+    return GradedList(mols, oracle.adherence(probs, target), oracle.hit_at_5(probs, target),
+                      tuple(is_odorant_like(m) for m in mols), sound, taut)
+
+
+def candidate_scores(graded: GradedList, nearest: Callable[[Mol], float]) -> list[CandidateScore]:
+    """Returns one CandidateScore per graded molecule of a returned list (the molecules list_metrics averages)."""
+    sound = graded.sound if graded.sound is not None else (None,) * len(graded.mols)
+    return [CandidateScore(nearest(m), float(a), float(h), o, ok) for m, a, h, o, ok in
+            zip(graded.mols, graded.adherence, graded.hit5, graded.odorant_like, sound)]
 
 
 def bin_rows(scores: dict[str, Sequence[CandidateScore]]) -> list[dict[str, Any]]:
@@ -284,30 +307,25 @@ class MethodStats:
     scores: list[CandidateScore] = field(default_factory=list)  # every returned candidate, all prompts
 
 
-def list_metrics(smiles: Sequence[str], target: np.ndarray, oracle: Oracle, is_known,
-                 sound: Callable[[Mol], bool] | None = None,
-                 sound_tautomer: Callable[[Mol], bool] | None = None) -> dict:
-    """Returns the metrics of one returned list (novelty, diversity, odorant-likeness, SA, adherence, hit@5 and,
-    when `sound` is given, the share that passes the soundness test as written; with `sound_tautomer` too, the share
-    that passes it as written or through its stable tautomer, as the pipeline's screen takes them)."""
-    mols = [m for m in (to_mol(s) for s in smiles) if m is not None]
+def list_metrics(graded: GradedList, is_known) -> dict:
+    """Returns the metrics of one graded returned list (novelty, diversity, odorant-likeness, SA, adherence, hit@5
+    and, when its soundness was checked, the share that passes the screen as written and the share that passes it as
+    written or through its stable tautomer, as the pipeline's screen takes them)."""
+    mols = graded.mols
     if not mols:
         return {"n": 0}
-    probs = oracle.proba(mols)
     novel = [not is_known(m) for m in mols]
     sa = [x for x in (sa_score(m) for m in mols) if x is not None]
-    adh = oracle.adherence(probs, target)
+    adh = graded.adherence
     novel_idx = [i for i, v in enumerate(novel) if v]
-    ok = [sound(m) for m in mols] if sound else None  # the rules once per molecule; the tautomer only where they fail
     return {"n": len(mols), "novelty": float(np.mean(novel)), "intdiv": internal_diversity(mols),
-            "odorant_like": float(np.mean([is_odorant_like(m) for m in mols])),
+            "odorant_like": float(np.mean(graded.odorant_like)),
             "sa_median": float(np.median(sa)) if sa else None, "adherence": float(adh.mean()),
-            "hit5": float(oracle.hit_at_5(probs, target).mean()),
+            "hit5": float(graded.hit5.mean()),
             "adherence_novel": float(adh[novel_idx].mean()) if novel_idx else None,
-            "odorant_like_novel": float(np.mean([is_odorant_like(mols[i]) for i in novel_idx])) if novel_idx else None,
-            "sound": float(np.mean(ok)) if ok is not None else None,
-            "sound_tautomer": float(np.mean([o or sound_tautomer(m) for o, m in zip(ok, mols)]))
-            if ok is not None and sound_tautomer else None}
+            "odorant_like_novel": float(np.mean([graded.odorant_like[i] for i in novel_idx])) if novel_idx else None,
+            "sound": float(np.mean(graded.sound)) if graded.sound is not None else None,
+            "sound_tautomer": float(np.mean(graded.sound_tautomer)) if graded.sound_tautomer is not None else None}
 
 
 def summarize(stats: dict[str, MethodStats]) -> list[dict]:
@@ -341,7 +359,6 @@ def evaluate(pipeline, settings, *, n: int = GENERATION.n, seed: int = GENERATIO
 
     from ..datasets import load_labelled
     from ..pipeline import GenerateRequest, odor_match
-    from ..soundness import check_soundness
     from ..tokens import MASK_ID
 
     t0 = time.time()
@@ -390,12 +407,11 @@ def evaluate(pipeline, settings, *, n: int = GENERATION.n, seed: int = GENERATIO
     stats = {m: MethodStats() for m in methods}
     k = pipeline.oversample
     nearest = lambda mol: nearest_similarity(mol, known_fps)
-    sound = lambda mol: check_soundness(mol, pipeline.soundness).sound  # the pipeline's own soundness screen
-    sound_tautomer = lambda mol: pipeline.soundness.stable_tautomer(mol) is not None  # ... through a stable tautomer
 
     def record(method: str, smiles: Sequence[str], target: np.ndarray) -> None:
-        stats[method].rows.append(list_metrics(smiles, target, oracle, is_known, sound, sound_tautomer))
-        stats[method].scores.extend(candidate_scores(smiles, target, oracle, nearest, sound))
+        graded = grade(smiles, target, oracle, pipeline.soundness)  # the pipeline's own soundness screen
+        stats[method].rows.append(list_metrics(graded, is_known))
+        stats[method].scores.extend(candidate_scores(graded, nearest))
     for pi, (name, target, excluded) in enumerate(prompts):
         prng = np.random.default_rng(seed + pi)
         # RANDOM
@@ -414,17 +430,18 @@ def evaluate(pipeline, settings, *, n: int = GENERATION.n, seed: int = GENERATIO
         else:
             best = []
         record(REFERENCE, best, target)
-        # OdorDiff direct: the first n distinct valid samples of the same draw the pipeline ranks
+        # OdorDiff direct: the first n distinct valid samples of the same draw the pipeline ranks; its raw figures
+        # (validity, uniqueness) are the model's k * n draws before the pipeline's refill rounds
         weights = {l: float(w) for l, w in zip(pipeline.labels, target) if w > 0}
         plan = pipeline.plan(GenerateRequest(prompt="", n=n, seed=seed, guidance=g, weights=weights))
-        raw = pipeline.sample(plan)  # k * n samples of the target
+        raw = pipeline.sample(plan)  # k * n samples of the target, then the refill rounds' draws (Pipeline.sample)
         # the reranked mutants through the pipeline's own screen and rank stages (same ranker, same screens)
         screened_ref = pipeline.rank(plan, pipeline.screen(plan, list(pool)))
         record(SCREENED_REFERENCE, [c.smiles for c in screened_ref.candidates], target)
-        valid = [s for s in raw if s]
+        valid = [s for s in raw[:plan.n_samples] if s]  # the model's k * n draws as drawn, before any refill
         uniq = list(dict.fromkeys(valid))
         st = stats[methods[4]]
-        st.sampled += len(raw)
+        st.sampled += plan.n_samples
         st.valid += len(valid)
         st.unique += len(uniq)
         st.unique_novel += sum(not is_known(to_mol(s)) for s in uniq)

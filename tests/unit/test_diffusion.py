@@ -157,6 +157,28 @@ def test_sampler_makes_one_forward_pass_per_step_with_guidance():
     assert 1 <= model.calls <= 6
 
 
+def test_a_half_masked_start_at_time_one_half_takes_half_the_steps_and_keeps_its_unmasked_tokens():
+    g = load_generator(TINY)
+    L = g.model.cfg.max_len
+    base = torch.full((8, L), 5, dtype=torch.long)
+    init = torch.where(torch.arange(L) % 2 == 0, torch.full_like(base, MASK_ID), base)  # (8, L): half masked
+    calls = []
+    hook = g.model.register_forward_hook(lambda module, args, out: calls.append(1))
+    try:
+        out = sample(g.model, torch.zeros(g.model.cfg.n_cond), 8, SamplerConfig(steps=12), g.schedule, seed=0,
+                     init=init, start=g.schedule.time_at(0.5))
+    finally:
+        hook.remove()
+    assert not (out == MASK_ID).any() and torch.equal(out[init != MASK_ID], init[init != MASK_ID])
+    assert 1 <= len(calls) <= 6  # one forward pass per step at most, ceil(12 * 0.5) steps
+
+
+def test_time_at_inverts_each_schedules_mask_probability():
+    for sch in (LogLinear(), Cosine()):
+        for share in (0.0, 0.05, 0.3, 0.5, 0.9, 1.0):
+            assert sch.mask_prob(torch.tensor(sch.time_at(share))).item() == pytest.approx(share, abs=1e-6)
+
+
 def test_bfloat16_sampler_returns_complete_samples_and_unknown_precision_is_refused():
     L, V = 12, 8
     logits = torch.full((L, V), -30.0)

@@ -1,6 +1,7 @@
 """The generator evaluation's figures per bin of nearest-known similarity: binning, pooling, and the >= 50 rule."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from odordiff_core.chem import to_mol
@@ -9,13 +10,18 @@ from odordiff_core.eval.generator import (
     REFERENCE,
     SIMILARITY_BINS,
     CandidateScore,
+    Oracle,
     adherence_winner,
     bin_rows,
+    candidate_scores,
     compare_with_reference,
     fingerprints,
+    grade,
+    list_metrics,
     nearest_similarity,
     similarity_bin,
 )
+from odordiff_core.soundness import default_screen
 
 
 @pytest.mark.parametrize(("similarity", "name"), [
@@ -100,3 +106,28 @@ def test_goal_ignores_bins_with_too_few_candidates_and_fails_on_a_lost_compared_
     assert goal["bins"][">= 0.8"] == REFERENCE and goal["met"] is False
     lower_overall = [{"method": "OdorDiff", "adherence": 0.7}, {"method": REFERENCE, "adherence": 0.8}]
     assert compare_with_reference(rows, lower_overall, "OdorDiff")["met"] is False
+
+
+def _flat_oracle(n_labels: int = 3) -> Oracle:
+    """An oracle whose probabilities are 0.5 for every molecule, among known molecules scored 0.2 and 0.8."""
+    return Oracle(np.zeros((2048, n_labels)), np.zeros(n_labels), np.array([[0.2] * n_labels, [0.8] * n_labels]))
+
+
+def test_a_graded_list_counts_an_enol_sound_only_through_its_tautomer_and_skips_what_does_not_parse():
+    # an enol written for its ketone, a cyclopropenol (no sound tautomer), a plain ester, and a broken SMILES
+    graded = grade(["CC=C(O)CC", "CCCC1=C(O)C1", "CCOC(C)=O", "C1CC"], np.array([1.0, 0.0, 0.0]), _flat_oracle(),
+                   default_screen())
+    assert len(graded.mols) == 3
+    assert graded.sound == (False, False, True) and graded.sound_tautomer == (True, False, True)
+    metrics = list_metrics(graded, is_known=lambda mol: False)
+    assert metrics["n"] == 3 and metrics["adherence"] == pytest.approx(0.5)  # between the two known scores
+    assert metrics["sound"] == pytest.approx(1 / 3) and metrics["sound_tautomer"] == pytest.approx(2 / 3)
+    scores = candidate_scores(graded, nearest=lambda mol: 0.5)
+    assert [s.sound for s in scores] == [False, False, True] and {s.nearest_similarity for s in scores} == {0.5}
+
+
+def test_a_list_graded_without_the_screen_leaves_soundness_unchecked_and_an_empty_list_has_no_metrics():
+    graded = grade(["CCO"], np.array([1.0, 0.0, 0.0]), _flat_oracle())
+    assert graded.sound is None and list_metrics(graded, lambda mol: False)["sound"] is None
+    assert candidate_scores(graded, lambda mol: 0.0)[0].sound is None
+    assert list_metrics(grade(["not a smiles"], np.array([1.0, 0.0, 0.0]), _flat_oracle()), lambda mol: False) == {"n": 0}

@@ -6,6 +6,7 @@ the pipeline keeps its prompt readings. Each test compares with the plain way of
 from __future__ import annotations
 
 import json
+import math
 from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
@@ -43,19 +44,21 @@ def tiny_pipeline() -> Pipeline:
 
 
 @torch.inference_mode()
-def plain_sample(model, cond, n, cfg, schedule, *, seed, init=None, constraint=None):
+def plain_sample(model, cond, n, cfg, schedule, *, seed, init=None, constraint=None, start=1.0):
     """The reverse loop without the speed-ups: every row through the model (autocast's own weight casts) at
-    every step in which any token changed, the same random draws in the same order as `sampler.sample`."""
+    every step in which any token changed, the same random draws in the same order as `sampler.sample`, from
+    time `start` in ceil(steps * start) steps."""
     gen = torch.Generator("cpu").manual_seed(seed)
     L, V = model.cfg.max_len, model.cfg.vocab_size
     x = torch.full((n, L), MASK_ID, dtype=torch.long) if init is None else init.clone()
     x = constraint(x) if constraint is not None else x
     cond = cond[None].expand(n, -1).float()
-    ts = torch.linspace(1.0, 0.0, cfg.steps + 1)
+    steps = cfg.steps if start >= 1.0 else max(1, math.ceil(cfg.steps * start))
+    ts = torch.linspace(start, 0.0, steps + 1)
     bf16 = resolved_precision(cfg) == "bfloat16"
     logp, last = None, None
     with torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else nullcontext():
-        for i in range(cfg.steps):
+        for i in range(steps):
             masked = x == MASK_ID
             if not masked.any():
                 break
@@ -63,7 +66,7 @@ def plain_sample(model, cond, n, cfg, schedule, *, seed, init=None, constraint=N
                 logp = guided_logprobs(model, x, cond, cfg.guidance) / cfg.temperature
                 last = x.clone()
             m_t, m_s = schedule.mask_prob(ts[i]), schedule.mask_prob(ts[i + 1])
-            p_reveal = float((m_t - m_s) / m_t) if i < cfg.steps - 1 else 1.0
+            p_reveal = float((m_t - m_s) / m_t) if i < steps - 1 else 1.0
             u = torch.rand((n, L, V), generator=gen)
             reveal = masked & (torch.rand((n, L), generator=gen) < p_reveal)
             draw = (logp + -torch.log(-torch.log(u.clamp_min(1e-20)))).argmax(-1)
@@ -84,11 +87,12 @@ def test_samples_and_result_json_are_byte_identical_to_the_plain_sampler_loop(ti
         plan = pipe.plan(req)
         cond = torch.from_numpy(condition_vector(plan.target))
         x = plain_sample(g.model, cond, plan.n_samples, replace(pipe.sampler, guidance=req.guidance), g.schedule,
-                         seed=req.seed, init=plan.init, constraint=plan.constraint)
+                         seed=req.seed, init=plan.init, constraint=plan.constraint, start=plan.start)
         raw = [decode_smiles(g.vocab.decode(row.tolist())) for row in x]
-        assert pipe.sample(plan) == raw, req  # screen and rank are deterministic functions of these
+        drawn = pipe.sample(plan)  # the k * n draws, then the refill rounds' (test_generate.py tests those)
+        assert drawn[:plan.n_samples] == raw, req  # screen and rank are deterministic functions of these
         if req is REQUESTS[0]:
-            assert _json(pipe.generate(req)) == _json(pipe.rank(plan, pipe.screen(plan, raw)))
+            assert _json(pipe.generate(req)) == _json(pipe.rank(plan, pipe.screen(plan, drawn)))
 
 
 def test_reading_a_brief_first_changes_nothing_in_its_result(tiny_pipeline):
