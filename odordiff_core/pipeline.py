@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from rdkit import Chem
 
-from .chem import Mol, canonical_smiles, parse_smiles, to_mol
+from .chem import Mol, canonical_smiles, morgan_fp, parse_smiles, tanimoto_many, to_mol
 from .config import GENERATION, Settings
 from .errors import InvalidInput, ModelNotFound
 from .generator import Generator, condition_vector, load_generator
@@ -289,6 +289,27 @@ def odor_match(probs: np.ndarray, target: np.ndarray, excluded: np.ndarray) -> n
     return score
 
 
+def select_diverse(match: np.ndarray, mols: list[Mol], n: int, diversity: float) -> list[int]:
+    """Returns the indices of at most n molecules, best odor match first, chosen greedily: each next one maximises
+    match - diversity * its highest Tanimoto (Morgan r2) to those already chosen (maximal marginal relevance). With
+    diversity 0 that is the n best matches (ties in sampling order), and no fingerprint is computed."""
+    order = sorted(range(len(match)), key=lambda i: (-round(float(match[i]), 6), i))
+    if diversity <= 0.0 or len(order) <= 1:
+        return order[:n]
+    fps = [morgan_fp(m) for m in mols]
+    closest = np.zeros(len(match))  # (N,) highest similarity to a chosen molecule
+    chosen: list[int] = []
+    left = list(order)
+    while left and len(chosen) < n:
+        best = max(left, key=lambda i: float(match[i]) - diversity * closest[i])  # max keeps the first of ties: order
+        chosen.append(best)
+        left.remove(best)
+        sims = tanimoto_many(fps[best], [fps[i] for i in left])
+        for i, s in zip(left, sims):
+            closest[i] = max(closest[i], s)
+    return sorted(chosen, key=order.index)
+
+
 def refill_seed(seed: int, round_: int) -> int:
     """Returns the sampler seed of a request's refill round (Pipeline.sample): apart from the request's own seed and
     from the re-masking stream (seed + 7919), and inside torch's seed range."""
@@ -314,6 +335,7 @@ class Pipeline:
     sampler: SamplerConfig = field(default_factory=SamplerConfig)  # steps; its guidance is the evaluation's default
     oversample: int = GENERATION.oversample  # k: molecules sampled per candidate returned
     refill_rounds: int = GENERATION.refill_rounds  # rounds that redraw invalid / repeated / known samples (sample)
+    diversity: float = GENERATION.diversity  # rank: odor match traded for distance to the chosen (select_diverse)
     retriever: Retriever | None = None  # known labelled odorants that exploration < 1 edits; None = de novo only
     known_scores: KnownScores | None = None  # known odorants' predicted profiles (fit percentile); None = not computed
     soundness: SoundnessScreen = field(default_factory=default_screen)  # unstable/implausible groups (soundness.py)
@@ -349,7 +371,7 @@ class Pipeline:
         """Returns the sampling recipe a request does not carry: steps, samples per candidate, starts per known
         odorant and refill rounds (a changed default changes the molecules a cached request returns)."""
         return (f"sampling-{self.sampler.steps}steps-{self.oversample}x-{GENERATION.copies_per_known}copies-"
-                f"{self.refill_rounds}refills")
+                f"{self.refill_rounds}refills-{self.diversity:g}diversity")
 
     def interpret(self, prompt: str) -> Interpretation:
         """Returns the interpreter's reading of the prompt (raises InvalidInput on an empty prompt).
@@ -570,7 +592,7 @@ class Pipeline:
             pct = (fit_percentiles(odor_match(self.known_scores.probs, plan.target, plan.excluded), match)
                    if self.known_scores is not None else None)  # (N,): one (M, 138) @ (138,) + a sort of M
             conf = confidence_levels(probs, std, similarity)
-            order = sorted(range(len(screened.kept)), key=lambda i: (-round(float(match[i]), 6), i))[: req.n]
+            order = select_diverse(match, [k.mol for k in screened.kept], req.n, self.diversity)
             for rank, i in enumerate(order, 1):
                 k = screened.kept[i]
                 prof = OdorProfile(self.labels, tuple(map(float, probs[i])), tuple(map(float, std[i])),

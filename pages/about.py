@@ -63,6 +63,10 @@ st.markdown(
     "allenes, acyclic hemiacetals, strained small rings, ...) are dropped before ranking and counted in the "
     "*Only k of n* message. One kind is redrawn instead: a sample written as an unstable tautomer (an enol, an "
     "imidic acid) is the same compound as its stable form, so the ketone or amide is shown, if it is new and sound.\n"
+    "- **The list is chosen for fit and variety.** Each request draws about a hundred molecules (draws that repeat "
+    "one or give back a known material are drawn again); of those that pass the screens, the next one listed is the "
+    "best fit once a penalty for resembling those already chosen is taken off, so 16 candidates are not 16 variants "
+    "of one material. The list is shown best fit first.\n"
     "- The models only know what the data sets contain: descriptors and chemistry outside them are guessed."
 )
 

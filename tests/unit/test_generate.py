@@ -15,7 +15,7 @@ from odordiff_core.cli import main
 from odordiff_core.config import GENERATION, WEIGHTS_DIR, Settings
 from odordiff_core.errors import InvalidInput
 from odordiff_core.generator import condition_vector, load_generator
-from odordiff_core.pipeline import GenerateRequest, GenerationResult, Pipeline
+from odordiff_core.pipeline import GenerateRequest, GenerationResult, Pipeline, select_diverse
 from odordiff_core.report import load_reporter
 from odordiff_core.retrieval import load_retriever
 from odordiff_core.sampler import SamplerConfig, sample
@@ -251,3 +251,12 @@ def test_the_sampling_recipe_is_part_of_the_model_version(tiny_pipeline):
     more = replace(tiny_pipeline, refill_rounds=tiny_pipeline.refill_rounds + 1)
     assert more.model_version != tiny_pipeline.model_version  # a cached result of the old recipe is not served
     assert more.model_version.split("|")[-1] == more.sampling_version
+
+
+def test_diverse_selection_trades_a_little_odor_match_for_a_molecule_unlike_those_chosen():
+    mols = [to_mol(s) for s in ("CCCCCCCCO", "CCCCCCCCCO", "Oc1ccccc1", "CCCCCCCCCCO")]
+    match = np.array([0.30, 0.29, 0.28, 0.10])
+    assert select_diverse(match, mols, 2, 0.0) == [0, 1]  # plain odor-match order
+    assert select_diverse(match, mols, 2, 0.5) == [0, 2]  # nonanol is too like octanol; phenol is not
+    assert select_diverse(match, mols, 3, 0.5) == [0, 1, 2]  # listed best match first whatever the pick order
+    assert select_diverse(match, mols, 9, 0.5) == [0, 1, 2, 3] and select_diverse(match[:0], [], 4, 0.5) == []
