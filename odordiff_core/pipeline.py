@@ -403,10 +403,11 @@ class Pipeline:
         return [decode_smiles(g.vocab.decode(row.tolist())) for row in x]
 
     def _start(self, req: GenerateRequest, m: int, target: np.ndarray,
-               seeds: tuple[str, ...] = ()) -> tuple[torch.Tensor | None, Constraint | None, str | None]:
-        """Returns (init, constraint, problem) for "more like this", edit and exploration < 1 requests.
+               seeds: tuple[str, ...] = ()) -> tuple[torch.Tensor | None, Constraint | None, str | None, float]:
+        """Returns (init, constraint, problem, share) for "more like this", edit and exploration < 1 requests; share is
+        the part of init's tokens re-masked at random (1.0 for a scaffold template or no init), Plan.start's source.
 
-        Precedence: keep_scaffold_of, then edit_of, then exploration; (None, None, None) = de novo.
+        Precedence: keep_scaffold_of, then edit_of, then exploration; (None, None, None, 1.0) = de novo.
         """
         g = self.generator
         L = g.model.cfg.max_len
@@ -414,10 +415,10 @@ class Pipeline:
             tpl = scaffold_template(canonical_smiles(parse_smiles(req.keep_scaffold_of)), g.vocab, L)
             if tpl is None:
                 return None, None, (f"{req.keep_scaffold_of} has no ring scaffold the model can hold fixed (acyclic, "
-                                    f"or longer than {L} tokens); generated freely instead.")
+                                    f"or longer than {L} tokens); generated freely instead."), 1.0
             ids, fixed = torch.tensor(tpl[0]), torch.tensor(tpl[1])
             init = torch.where(fixed, ids, torch.full_like(ids, MASK_ID))[None].repeat(m, 1)  # (m, L)
-            return init, fix_tokens(ids, fixed), None
+            return init, fix_tokens(ids, fixed), None, 1.0
         if req.edit_of:
             sf_str = to_selfies(canonical_smiles(parse_smiles(req.edit_of)))
             edit_ids = g.vocab.encode(sf_str, L) if sf_str else None
@@ -425,10 +426,11 @@ class Pipeline:
                 raise InvalidInput(f"{req.edit_of} cannot be written in this model's {L}-token SELFIES vocabulary; "
                                    f"pick a smaller molecule to edit.")
             base = torch.tensor(edit_ids)[None].repeat(m, 1)  # (m, L)
-            return remask(base, req.edit_strength, req.seed), None, None
+            return remask(base, req.edit_strength, req.seed), None, None, req.edit_strength
         if req.exploration < 1.0:  # 1.0 re-masks everything: plain de-novo sampling, so it takes that path
-            return self._analogues(req, m, target, seeds)
-        return None, None, None
+            edits, _, problem = self._analogues(req, m, target, seeds)
+            return edits, None, problem, req.exploration if edits is not None else 1.0
+        return None, None, None, 1.0
 
     def _analogues(self, req: GenerateRequest, m: int, target: np.ndarray,
                    seeds: tuple[str, ...] = ()) -> tuple[torch.Tensor | None, None, str | None]:
@@ -479,8 +481,7 @@ class Pipeline:
                    "No odor descriptor could be read from the prompt; name smells (e.g. citrus, woody, rose) or set weights.")
             return Plan(req, interp, target, excluded, 0, None, None, why, self.model_version)
         m = self.oversample * req.n
-        init, constraint, problem = self._start(req, m, target, interp.seed_smiles if interp else ())
-        share = 1.0 if init is None or req.keep_scaffold_of else req.edit_strength if req.edit_of else req.exploration
+        init, constraint, problem, share = self._start(req, m, target, interp.seed_smiles if interp else ())
         return Plan(req, interp, target, excluded, m, init, constraint, problem, self.model_version,
                     self.generator.schedule.time_at(share))
 
