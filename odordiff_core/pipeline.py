@@ -368,10 +368,10 @@ class Pipeline:
 
     @property
     def sampling_version(self) -> str:
-        """Returns the sampling recipe a request does not carry: steps, samples per candidate, starts per known
-        odorant and refill rounds (a changed default changes the molecules a cached request returns)."""
-        return (f"sampling-{self.sampler.steps}steps-{self.oversample}x-{GENERATION.copies_per_known}copies-"
-                f"{self.refill_rounds}refills-{self.diversity:g}diversity")
+        """Returns the sampling recipe a request does not carry: steps, temperature, samples per candidate, starts per
+        known odorant, refill rounds and diversity (a changed default changes the molecules a cached request returns)."""
+        return (f"sampling-{self.sampler.steps}steps-{self.sampler.temperature:g}temp-{self.oversample}x-"
+                f"{GENERATION.copies_per_known}copies-{self.refill_rounds}refills-{self.diversity:g}diversity")
 
     def interpret(self, prompt: str) -> Interpretation:
         """Returns the interpreter's reading of the prompt (raises InvalidInput on an empty prompt).

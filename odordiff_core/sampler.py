@@ -44,7 +44,7 @@ PRECISIONS: tuple[Precision, ...] = ("auto", "float32", "bfloat16")
 class SamplerConfig:
     steps: int = GENERATION.steps  # fewer steps: faster, tokens revealed together are sampled independently
     guidance: float = GENERATION.guidance  # 0 = unconditional, 1 = plain conditional, > 1 = pushed to the condition
-    temperature: float = 1.0  # divides the guided log-probs; < 1 = safer, less diverse
+    temperature: float = GENERATION.temperature  # divides the guided log-probs; < 1 = safer, less diverse
     # Matmul precision of the forward passes. "auto": bfloat16 autocast where the device multiplies bfloat16
     # natively (CPU AMX / AVX512-BF16, a bf16-capable GPU), as the model was trained; float32 elsewhere, where
     # emulated bfloat16 would be slower. Mean KL to float32 ~1e-4 nats per token (model card, Speed).

@@ -31,7 +31,7 @@ import torch
 
 from ..errors import InvalidInput
 from ..generator import Generator
-from ..tokens import decode_smiles
+from ..tokens import MASK_ID, decode_smiles
 from .generator import _batches, condition_of, heldout_loss_of, save, strided
 from .loss import masked_diffusion_loss
 
@@ -45,6 +45,8 @@ class RsftConfig:
     min_percentile: float = 75.0  # a kept sample's odor match beats this % of the known odorants for the same labels
     guidance: float = 2.0  # the sampler settings of the collection (the app's defaults when it ran)
     steps: int = 16
+    exploration: float = 1.0  # 1 = de-novo samples; < 1 = the runtime's edits of retrieved known odorants at this
+    #   re-masked share (Pipeline.plan's starts: per_condition / oversample known odorants, oversample copies each)
     batch_conditions: int = 64  # conditions per sampler call
     n_aug: int = 4  # randomized SMILES per kept molecule
     ft_steps: int = 1500
@@ -93,9 +95,11 @@ def collect(pipeline, data: dict, cfg: RsftConfig, log: Callable[[str], object] 
     for b in range(0, len(rows), cfg.batch_conditions):
         rb = rows[b:b + cfg.batch_conditions]
         cond = cond_all[rb].repeat_interleave(cfg.per_condition, 0)  # (B*k, 138)
-        x = sample(gen.model, cond, len(cond), scfg, gen.schedule, seed=cfg.seed * 1_000_003 + b)
+        init, start = edit_starts(pipeline, rb, labels01[rb], cfg) if cfg.exploration < 1.0 else (None, 1.0)
+        x = sample(gen.model, cond, len(cond), scfg, gen.schedule, seed=cfg.seed * 1_000_003 + b, init=init,
+                   start=start)
         smiles = [decode_smiles(gen.vocab.decode(r.tolist())) for r in x]
-        cand: list[tuple[int, str, object]] = []
+        cand: list[tuple[int, str, object, dict]] = []
         seen: dict[int, set[str]] = {}  # each condition's samples, as Pipeline.screen sees one request's
         for j, smi in enumerate(smiles):
             if smi:
@@ -109,6 +113,7 @@ def collect(pipeline, data: dict, cfg: RsftConfig, log: Callable[[str], object] 
             if is_known(mol):
                 continue
             counts["novel"] += 1
+            drawn = smi
             form = pipeline.sound_form(str(smi), mol, seen[rb[j // cfg.per_condition]])  # the pipeline's own test
             if form is None:
                 continue
@@ -120,7 +125,11 @@ def collect(pipeline, data: dict, cfg: RsftConfig, log: Callable[[str], object] 
             if screen.screen(mol).verdict == Verdict.BLOCKED:
                 continue
             counts["not_blocked"] += 1
-            cand.append((rb[j // cfg.per_condition], str(smi), mol))
+            # an edit kept as drawn (not replaced by its stable tautomer) also keeps its tokens and re-masked positions
+            edit = {}
+            if init is not None and smi == drawn:
+                edit = {"ids": x[j].tolist(), "region": (init[j] == MASK_ID).nonzero().flatten().tolist()}
+            cand.append((rb[j // cfg.per_condition], str(smi), mol, edit))
         if cand:
             probs = predictor.predict_proba([c[2] for c in cand])
             by_row: dict[int, list[dict]] = {}
@@ -133,7 +142,7 @@ def collect(pipeline, data: dict, cfg: RsftConfig, log: Callable[[str], object] 
                     smi = cand[i][1]
                     lst = by_row.setdefault(row, [])
                     if q >= cfg.min_percentile and all(d["smiles"] != smi for d in lst):
-                        lst.append({"row": row, "smiles": smi, "match": m, "percentile": q})
+                        lst.append({"row": row, "smiles": smi, "match": m, "percentile": q, **cand[i][3]})
             for lst in by_row.values():
                 counts["above"] += len(lst)
                 kept += sorted(lst, key=lambda d: -d["match"])[: cfg.keep]
@@ -142,6 +151,27 @@ def collect(pipeline, data: dict, cfg: RsftConfig, log: Callable[[str], object] 
                 f"{counts}, {time.time() - t0:.0f} s")
     log(f"collected {len(kept)} from {len(rows)} conditions: {counts} ({time.time() - t0:.0f} s)")
     return kept
+
+
+def edit_starts(pipeline, rows: list[int], labels01: np.ndarray, cfg: RsftConfig) -> tuple[torch.Tensor, float]:
+    """Returns (init (B * per_condition, L), start): for each 0/1 label set (of the corpus rows `rows`), the starts the runtime plans for a request
+    with those labels at cfg.exploration (retrieved known odorants, `oversample` copies each, re-masked)."""
+    from ..pipeline import GenerateRequest
+
+    n, rest = divmod(cfg.per_condition, pipeline.oversample)
+    if rest or not n:
+        raise InvalidInput(f"per_condition ({cfg.per_condition}) must be a multiple of the pipeline's oversample "
+                           f"({pipeline.oversample}) when exploration < 1")
+    inits, start = [], 1.0
+    for row, y in zip(rows, labels01):
+        weights = {lab: 1.0 for lab, v in zip(pipeline.labels, y) if v > 0}
+        plan = pipeline.plan(GenerateRequest(prompt="", n=n, seed=cfg.seed * 1_000_003 + row, guidance=cfg.guidance,
+                                             weights=weights, exploration=cfg.exploration))
+        if plan.init is None:
+            raise InvalidInput(f"exploration {cfg.exploration:g} planned no edit start ({plan.notice}); use exploration 1")
+        inits.append(plan.init)
+        start = plan.start
+    return torch.cat(inits), start
 
 
 def encode_kept(kept: list[dict], gen: Generator, n_aug: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -165,9 +195,25 @@ def encode_kept(kept: list[dict], gen: Generator, n_aug: int, seed: int) -> tupl
     return torch.tensor(xs, dtype=torch.long), torch.tensor(ys, dtype=torch.long)
 
 
+def encode_edits(kept: list[dict]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Returns (x (M, L) token ids as drawn, y_row (M,), region (M, L) bool: the start's re-masked positions) for the kept
+    edits that carry their tokens (`collect` at exploration < 1)."""
+    edits = [d for d in kept if "ids" in d]
+    if not edits:
+        raise InvalidInput("no kept sample carries its edit tokens: collect again with exploration < 1")
+    x = torch.tensor([d["ids"] for d in edits], dtype=torch.long)
+    region = torch.zeros(x.shape, dtype=torch.bool)
+    for i, d in enumerate(edits):
+        region[i, d["region"]] = True
+    return x, torch.tensor([d["row"] for d in edits], dtype=torch.long), region
+
+
 def finetune(gen: Generator, data: dict, x_new: torch.Tensor, y_new: torch.Tensor, out_dir: Path, cfg: RsftConfig,
-             record: dict, log: Callable[[str], object] = print) -> dict:
+             record: dict, log: Callable[[str], object] = print, region_new: torch.Tensor | None = None) -> dict:
     """Fine-tunes a copy of gen's denoiser on the kept samples mixed with the corpus; writes checkpoints.
+
+    region_new: (M, L) bool, where each new sequence may be masked (`encode_edits`: an edit's re-masked positions);
+    None = anywhere, as in training.
 
     out_dir/ckpt_<step>/ every eval_every steps and out_dir itself at the end (model.safetensors, config.json
     with `record.rsft`, heldout.json). Returns the RSFT record.
@@ -201,19 +247,21 @@ def finetune(gen: Generator, data: dict, x_new: torch.Tensor, y_new: torch.Tenso
         lr = cfg.lr * min(1.0, (step + 1) / cfg.warmup_steps)
         for grp in opt.param_groups:
             grp["lr"] = lr
-        parts_x, parts_y = [], []
+        parts_x, parts_y, parts_r = [], [], []
         if n_corpus:
             i = next(it_corpus)
             parts_x.append(x_tr[i])
             parts_y.append(y_tr[i])
+            parts_r.append(torch.ones(x_tr[i].shape, dtype=torch.bool))
         if n_new:
             i = next(it_new)
             parts_x.append(x_new[i])
             parts_y.append(y_new[i])
-        xb, yb = torch.cat(parts_x), torch.cat(parts_y)
+            parts_r.append(torch.ones(x_new[i].shape, dtype=torch.bool) if region_new is None else region_new[i])
+        xb, yb, rb = torch.cat(parts_x), torch.cat(parts_y), torch.cat(parts_r)
         cond, keep = condition_of(Y, yb, cfg.cond_dropout, g)
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-            loss = masked_diffusion_loss(model, xb, cond, keep, gen.schedule, g)
+            loss = masked_diffusion_loss(model, xb, cond, keep, gen.schedule, g, None if region_new is None else rb)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -264,9 +312,12 @@ def run_round(settings, data_file: Path, out_dir: Path, cfg: RsftConfig, *, kept
             kept_file.write_text("".join(json.dumps(d) + "\n" for d in kept))
     if not kept:
         raise InvalidInput("RSFT kept no sample: lower --min_percentile or raise --per_condition")
-    x_new, y_new = encode_kept(kept, pipe.generator, cfg.n_aug, cfg.seed)
+    if cfg.exploration < 1.0:  # edits are learnt as drawn, in their start's re-masked positions
+        x_new, y_new, region_new = encode_edits(kept)
+    else:
+        (x_new, y_new), region_new = encode_kept(kept, pipe.generator, cfg.n_aug, cfg.seed), None
     pct = np.array([d["percentile"] for d in kept])
     record = {"base": {"version": pipe.generator.version, "record": base_record},
               "kept": {"n": len(kept), "n_conditions": len({d["row"] for d in kept}), "collect_minutes": collect_minutes,
                        "percentile_median": float(np.median(pct)) if len(pct) else math.nan}}
-    return finetune(pipe.generator, data, x_new, y_new, out_dir, cfg, record, log)
+    return finetune(pipe.generator, data, x_new, y_new, out_dir, cfg, record, log, region_new)

@@ -216,6 +216,23 @@ def test_loss_is_near_zero_for_a_model_that_knows_the_answer():
     assert 0 <= loss.item() < 1e-6
 
 
+def test_the_loss_counts_only_positions_inside_the_region():
+    x0 = torch.randint(2, 10, (4, 6))
+
+    class RightButLast(nn.Module):  # predicts x0 everywhere except the last position
+        def forward(self, x, cond, keep):
+            out = torch.full((*x0.shape, 10), -50.0)
+            out.scatter_(2, x0[..., None], 50.0)
+            out[:, -1] = 0.0
+            return out
+
+    region = torch.ones(4, 6, dtype=torch.bool)
+    args = (RightButLast(), x0, torch.zeros(4, 3), torch.ones(4, dtype=torch.bool), LogLinear())
+    assert masked_diffusion_loss(*args, torch.Generator().manual_seed(0), region).item() > 0.1
+    region[:, -1] = False
+    assert 0 <= masked_diffusion_loss(*args, torch.Generator().manual_seed(0), region).item() < 1e-6
+
+
 def test_selfies_round_trip_through_the_vocab_is_the_same_molecule():
     smiles = ["CC(C)=CCCC(C)(O)C=C", "O=Cc1ccc(O)c(OC)c1", "CC1=CCC(CC1)C(C)=C"]
     sfs = [to_selfies(s) for s in smiles]

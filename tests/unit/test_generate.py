@@ -251,6 +251,8 @@ def test_the_sampling_recipe_is_part_of_the_model_version(tiny_pipeline):
     more = replace(tiny_pipeline, refill_rounds=tiny_pipeline.refill_rounds + 1)
     assert more.model_version != tiny_pipeline.model_version  # a cached result of the old recipe is not served
     assert more.model_version.split("|")[-1] == more.sampling_version
+    cooler = replace(tiny_pipeline, sampler=replace(tiny_pipeline.sampler, temperature=0.5))
+    assert cooler.model_version != tiny_pipeline.model_version
 
 
 def test_diverse_selection_trades_a_little_odor_match_for_a_molecule_unlike_those_chosen():

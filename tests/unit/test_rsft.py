@@ -13,10 +13,12 @@ from odordiff_core.eval.generator import is_odorant_like
 from odordiff_core.generator import load_generator
 from odordiff_core.pipeline import Pipeline
 from odordiff_core.report import load_reporter
+from odordiff_core.retrieval import load_retriever
 from odordiff_core.scores import load_known_scores
 from odordiff_core.text import load_interpreter
+from odordiff_core.tokens import MASK_ID, decode_smiles
 from odordiff_core.train.generator import CorpusConfig, prepare_corpus
-from odordiff_core.train.rsft import RsftConfig, collect, encode_kept, finetune
+from odordiff_core.train.rsft import RsftConfig, collect, encode_edits, encode_kept, finetune
 
 TINY = Path(__file__).resolve().parents[1] / "data" / "tiny_generator"
 FEW = RsftConfig(per_condition=4, keep=2, min_percentile=0.0, steps=8, batch_conditions=16, n_aug=2, ft_steps=3,
@@ -29,7 +31,8 @@ def tiny_setup(settings, tmp_path_factory):
     reporter = load_reporter(settings)
     pred = reporter.predictor
     pipe = Pipeline(generator=gen, interpreter=load_interpreter(settings), reporter=reporter,
-                    known_scores=load_known_scores(settings, pred.version, len(pred.labels)))
+                    known_scores=load_known_scores(settings, pred.version, len(pred.labels)),
+                    retriever=load_retriever(settings, gen.labels, (h["smiles"] for h in gen.heldout())))
     data_file = tmp_path_factory.mktemp("rsft") / "tiny.pt"
     prepare_corpus(settings, data_file, CorpusConfig(max_len=40, n_aug=2, max_molecules=600))
     data = torch.load(data_file, weights_only=True)
@@ -72,3 +75,25 @@ def test_finetuned_generator_loads_and_records_its_round(tiny_setup, tmp_path):
     assert (tmp_path / "ckpt_2" / "model.safetensors").is_file()
     before, after = pipe.generator.model.state_dict(), tuned.model.state_dict()
     assert any(not torch.equal(before[k], after[k]) for k in before)  # the round changed the weights
+
+
+def test_edits_of_known_odorants_are_kept_with_the_tokens_they_were_drawn_as_and_their_re_masked_positions(tiny_setup):
+    pipe, data = tiny_setup
+    kept = collect(pipe, data, replace(FEW, exploration=0.5), log=lambda s: None)
+    edits = [d for d in kept if "ids" in d]
+    assert edits, "at min_percentile 0 some edit is kept as drawn"
+    for d in edits:
+        assert decode_smiles(pipe.generator.vocab.decode(d["ids"])) == d["smiles"] and d["region"]
+    x, rows, region = encode_edits(kept)
+    assert len(x) == len(rows) == len(region) == len(edits) and (x != MASK_ID).all()
+    assert region.sum(1).tolist() == [len(d["region"]) for d in edits]
+
+
+def test_an_edit_round_trains_only_inside_the_re_masked_positions_and_loads(tiny_setup, tmp_path):
+    pipe, data = tiny_setup
+    cfg = replace(FEW, exploration=0.5)
+    kept = collect(pipe, data, cfg, log=lambda s: None)
+    x, rows, region = encode_edits(kept)
+    finetune(pipe.generator, data, x, rows, tmp_path, cfg, {"kept": {"n": len(kept)}}, log=lambda s: None,
+             region_new=region)
+    assert load_generator(tmp_path).vocab == pipe.generator.vocab
