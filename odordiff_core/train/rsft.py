@@ -12,6 +12,11 @@ One round (issue 12 §4, "steer samples toward the brief during training"):
    batch by batch with the original corpus (`corpus_share`) so that the prior does not drift, at a small
    learning rate, with the same loss and condition dropout as training.
 
+Edits (`exploration` < 1): the samples are the runtime's own edits of retrieved known odorants (`edit_starts`), and
+a kept edit is learnt as it was drawn, masked only inside the positions its start re-masked (the states the sampler
+visits from that start; `loss.masked_diffusion_loss(region=...)`). Measured in docs/model_card_generator.md ("Raw
+uniqueness"): no measurable change; not shipped.
+
 The reward is the product's own ranker; whether the result really fits the briefs better is judged by the
 evaluation's independent oracle (a Morgan logistic regression sharing neither features nor recipe with the
 ranker) and by odorant-likeness, on prompts from the held-out molecules, which RSFT never sees.
@@ -154,8 +159,8 @@ def collect(pipeline, data: dict, cfg: RsftConfig, log: Callable[[str], object] 
 
 
 def edit_starts(pipeline, rows: list[int], labels01: np.ndarray, cfg: RsftConfig) -> tuple[torch.Tensor, float]:
-    """Returns (init (B * per_condition, L), start): for each 0/1 label set (of the corpus rows `rows`), the starts the runtime plans for a request
-    with those labels at cfg.exploration (retrieved known odorants, `oversample` copies each, re-masked)."""
+    """Returns (init (B * per_condition, L), start): for each 0/1 label set (of the corpus rows `rows`), the starts
+    the runtime plans for a request with those labels at cfg.exploration (retrieved known odorants, re-masked)."""
     from ..pipeline import GenerateRequest
 
     n, rest = divmod(cfg.per_condition, pipeline.oversample)
