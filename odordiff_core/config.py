@@ -44,7 +44,8 @@ class GenerationDefaults:
     seed: int = 0  # same brief + settings + seed => same molecules
     steps: int = 12  # sampler steps: the CPU latency budget (p50 <= 1.5 s goal); 12 vs 16 judged in docs/model_card_generator.md
     guidance: float = 1.5  # classifier-free guidance: 0 unconditional, 1 plain conditional, > 1 pushed to the brief (1.5 vs 2 judged in docs/model_card_generator.md)
-    temperature: float = 1.0  # sampler temperature: divides the guided log-probs; < 1 = sharper, fewer repeats of a start
+    temperature: float = 1.0  # sampler temperature: divides the guided log-probs; < 1 = sharper: sounder raw samples but
+    #   more repeats at exploration 0.3 (0.8: 0.939 sound, 0.860 unique; docs/model_card_generator.md, "Raw uniqueness")
     guidance_min: float = 0.0  # a request outside [guidance_min, guidance_max] is refused
     guidance_max: float = 10.0
     guidance_slider_max: float = 5.0  # the app's slider stops here: beyond it validity drops (model card)
