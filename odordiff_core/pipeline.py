@@ -428,13 +428,13 @@ class Pipeline:
             base = torch.tensor(edit_ids)[None].repeat(m, 1)  # (m, L)
             return remask(base, req.edit_strength, req.seed), None, None, req.edit_strength
         if req.exploration < 1.0:  # 1.0 re-masks everything: plain de-novo sampling, so it takes that path
-            edits, _, problem = self._analogues(req, m, target, seeds)
+            edits, problem = self._analogues(req, m, target, seeds)
             return edits, None, problem, req.exploration if edits is not None else 1.0
         return None, None, None, 1.0
 
     def _analogues(self, req: GenerateRequest, m: int, target: np.ndarray,
-                   seeds: tuple[str, ...] = ()) -> tuple[torch.Tensor | None, None, str | None]:
-        """Returns (init, None, problem): m starts, each a known odorant with a req.exploration share of its token
+                   seeds: tuple[str, ...] = ()) -> tuple[torch.Tensor | None, str | None]:
+        """Returns (init, problem): m starts, each a known odorant with a req.exploration share of its token
         positions re-masked. Materials the brief names (`seeds`, Interpretation.seed_smiles) come first, with
         `oversample` copies each: "like Hedione but greener" starts from Hedione. Then the known odorants best
         matching the target, GENERATION.copies_per_known copies each, until there are m."""
@@ -455,11 +455,11 @@ class Pipeline:
                 if len(starts) >= m:
                     break
         if not starts:
-            return None, None, "No known odorant could be written in this model's vocabulary; generated de novo instead."
+            return None, "No known odorant could be written in this model's vocabulary; generated de novo instead."
         base = torch.tensor(starts).repeat(-(-m // len(starts)), 1)[:m]  # (m, L); repeated only if too few were found
         problem = None if req.exploration > 0 else ("Exploration 0 changes no token: every sample is a known odorant, "
                                                     "and known molecules are never returned. Raise exploration.")
-        return remask(base, req.exploration, req.seed), None, problem
+        return remask(base, req.exploration, req.seed), problem
 
     def plan(self, req: GenerateRequest) -> Plan:
         """Returns what the request will sample: targets, exclusions, sample count, start and constraint.

@@ -151,7 +151,7 @@ def test_a_material_the_brief_names_starts_oversample_samples_before_the_retriev
     ids = g.vocab.encode(to_selfies(named) or "", L)
     assert ids is not None
     req = GenerateRequest("", n=4, seed=0, weights={"citrus": 1.0}, exploration=0.2)
-    init, _, problem = tiny_pipeline._analogues(req, 16, tiny_pipeline.plan(req).target, (named,))
+    init, problem = tiny_pipeline._analogues(req, 16, tiny_pipeline.plan(req).target, (named,))
     assert init is not None and problem is None
     k = tiny_pipeline.oversample
     kept = init[:k] != MASK_ID
