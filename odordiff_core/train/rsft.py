@@ -263,10 +263,10 @@ def finetune(gen: Generator, data: dict, x_new: torch.Tensor, y_new: torch.Tenso
             parts_x.append(x_new[i])
             parts_y.append(y_new[i])
             parts_r.append(torch.ones(x_new[i].shape, dtype=torch.bool) if region_new is None else region_new[i])
-        xb, yb, rb = torch.cat(parts_x), torch.cat(parts_y), torch.cat(parts_r)
+        xb, yb, rb = torch.cat(parts_x), torch.cat(parts_y), torch.cat(parts_r)  # rb: where a row may be masked
         cond, keep = condition_of(Y, yb, cfg.cond_dropout, g)
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-            loss = masked_diffusion_loss(model, xb, cond, keep, gen.schedule, g, None if region_new is None else rb)
+            loss = masked_diffusion_loss(model, xb, cond, keep, gen.schedule, g, rb)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -317,10 +317,11 @@ def run_round(settings, data_file: Path, out_dir: Path, cfg: RsftConfig, *, kept
             kept_file.write_text("".join(json.dumps(d) + "\n" for d in kept))
     if not kept:
         raise InvalidInput("RSFT kept no sample: lower --min_percentile or raise --per_condition")
+    region_new = None
     if cfg.exploration < 1.0:  # edits are learnt as drawn, in their start's re-masked positions
         x_new, y_new, region_new = encode_edits(kept)
     else:
-        (x_new, y_new), region_new = encode_kept(kept, pipe.generator, cfg.n_aug, cfg.seed), None
+        x_new, y_new = encode_kept(kept, pipe.generator, cfg.n_aug, cfg.seed)
     pct = np.array([d["percentile"] for d in kept])
     record = {"base": {"version": pipe.generator.version, "record": base_record},
               "kept": {"n": len(kept), "n_conditions": len({d["row"] for d in kept}), "collect_minutes": collect_minutes,
