@@ -42,7 +42,7 @@ from .sampler import Constraint, SamplerConfig, fix_tokens, sample
 from .scores import Confidence, KnownScores, confidence_levels, fit_percentiles, load_known_scores
 from .soundness import SoundnessScreen, default_screen
 from .text import Interpretation, Interpreter, load_interpreter
-from .tokens import MASK_ID, decode_smiles, scaffold_template, to_selfies
+from .tokens import MASK_ID, PAD_ID, decode_smiles, scaffold_template, to_selfies
 from .types import Note, OdorProfile, Verdict
 
 INTERPRETATIONS_KEPT = 256  # prompts whose reading a Pipeline keeps (a few kB each)
@@ -83,8 +83,8 @@ class GenerateRequest:
     edit_of: str | None = None  # SMILES: re-mask edit_strength of its tokens and denoise toward the prompt
     edit_strength: float = GENERATION.edit_strength  # share of the edited molecule's tokens re-masked (0..1)
     # how far from known materials, 0..1: edit the known odorants whose labels best match the brief (the
-    # generator's training molecules, `retrieval.py`; GENERATION.copies_per_known samples from each), re-masking this
-    # share of their tokens; 1 = de novo.
+    # generator's training molecules, `retrieval.py`; GENERATION.copies_per_known samples from each of the best), re-masking
+    # this share of their tokens (at least GENERATION.min_remasked); 1 = de novo.
     # keep_scaffold_of and edit_of take precedence: with either set, exploration is ignored.
     exploration: float = GENERATION.exploration
 
@@ -316,12 +316,20 @@ def refill_seed(seed: int, round_: int) -> int:
     return (seed + 1_000_003 * round_) % (SEED_MAX - 7919)
 
 
-def remask(base: torch.Tensor, share: float, seed: int) -> torch.Tensor:
+def remask(base: torch.Tensor, share: float, seed: int, at_least: int = 0) -> torch.Tensor:
     """Returns base (m, L) with each position set to MASK with probability `share` (PAD positions too, so an
     edit can grow the molecule); the draw comes from a CPU generator seeded with seed + 7919, apart from the
-    sampler's own stream for `seed`."""
+    sampler's own stream for `seed`. With `at_least` > 0, each row also masks its molecule's own (non-PAD) positions
+    with the lowest draws until at least that many of them are masked (all of them in a shorter molecule); 0 gives
+    the plain draw."""
     gen = torch.Generator("cpu").manual_seed(seed + 7919)
-    hit = torch.rand(base.shape, generator=gen) < share  # (m, L)
+    draw = torch.rand(base.shape, generator=gen)  # (m, L)
+    hit = draw < share
+    if at_least > 0:
+        own = base != PAD_ID
+        order = torch.where(own, draw, torch.full_like(draw, 2.0)).argsort(dim=1)  # own positions first, lowest draw first
+        rank = torch.empty_like(order).scatter_(1, order, torch.arange(base.shape[1]).expand_as(order))
+        hit |= rank < own.sum(dim=1, keepdim=True).clamp(max=at_least)
     return torch.where(hit, torch.full_like(base, MASK_ID), base)
 
 
@@ -369,9 +377,11 @@ class Pipeline:
     @property
     def sampling_version(self) -> str:
         """Returns the sampling recipe a request does not carry: steps, temperature, samples per candidate, starts per
-        known odorant, refill rounds and diversity (a changed default changes the molecules a cached request returns)."""
+        known odorant, the fewest tokens an edit re-masks, refill rounds and diversity (a changed default changes the
+        molecules a cached request returns)."""
         return (f"sampling-{self.sampler.steps}steps-{self.sampler.temperature:g}temp-{self.oversample}x-"
-                f"{GENERATION.copies_per_known}copies-{self.refill_rounds}refills-{self.diversity:g}diversity")
+                f"{GENERATION.copies_per_known}copies{GENERATION.copied_known}best-{GENERATION.min_remasked}remasked-"
+                f"{self.refill_rounds}refills-{self.diversity:g}diversity")
 
     def interpret(self, prompt: str) -> Interpretation:
         """Returns the interpreter's reading of the prompt (raises InvalidInput on an empty prompt).
@@ -435,9 +445,11 @@ class Pipeline:
     def _analogues(self, req: GenerateRequest, m: int, target: np.ndarray,
                    seeds: tuple[str, ...] = ()) -> tuple[torch.Tensor | None, str | None]:
         """Returns (init, problem): m starts, each a known odorant with a req.exploration share of its token
-        positions re-masked. Materials the brief names (`seeds`, Interpretation.seed_smiles) come first, with
-        `oversample` copies each: "like Hedione but greener" starts from Hedione. Then the known odorants best
-        matching the target, GENERATION.copies_per_known copies each, until there are m."""
+        positions re-masked, and at least GENERATION.min_remasked of its own tokens when exploration > 0. Materials
+        the brief names (`seeds`, Interpretation.seed_smiles) come first, with `oversample` copies each: "like Hedione
+        but greener" starts from Hedione. Then the known odorants best matching the target: the
+        GENERATION.copied_known best with GENERATION.copies_per_known copies each, the next with one, until there
+        are m."""
         if self.retriever is None:
             raise InvalidInput(f"exploration {req.exploration:g} edits retrieved known odorants, but this Pipeline was "
                                f"built without a retriever: build it with load_pipeline(settings) (or pass "
@@ -446,7 +458,9 @@ class Pipeline:
         L = g.model.cfg.max_len
         starts: list[list[int]] = []
         named = [(smi, self.oversample) for smi in seeds]
-        ranked = ((smi, GENERATION.copies_per_known) for smi in self.retriever.ranked(target))
+        best = GENERATION.copied_known
+        ranked = ((smi, GENERATION.copies_per_known if best is None or i < best else 1)
+                  for i, smi in enumerate(self.retriever.ranked(target)))
         for smi, copies in chain(named, ranked):  # skips molecules this vocabulary / length cannot write
             sf_str = to_selfies(smi)
             ids = g.vocab.encode(sf_str, L) if sf_str else None
@@ -459,7 +473,8 @@ class Pipeline:
         base = torch.tensor(starts).repeat(-(-m // len(starts)), 1)[:m]  # (m, L); repeated only if too few were found
         problem = None if req.exploration > 0 else ("Exploration 0 changes no token: every sample is a known odorant, "
                                                     "and known molecules are never returned. Raise exploration.")
-        return remask(base, req.exploration, req.seed), problem
+        floor = GENERATION.min_remasked if req.exploration > 0 else 0  # exploration 0 changes nothing, as it says
+        return remask(base, req.exploration, req.seed, floor), problem
 
     def plan(self, req: GenerateRequest) -> Plan:
         """Returns what the request will sample: targets, exclusions, sample count, start and constraint.

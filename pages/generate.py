@@ -22,7 +22,8 @@ NOTE_CHOICES = ("from the brief", "any", *(n.value for n in Note))
 WEIGHT_ROWS = 12  # descriptors shown in the weight editor
 EXPLORATION_HELP = (
     "How far from known materials. Low: the known odorants whose descriptors best match the brief are edited, "
-    "with this share of each one's structure (its SELFIES tokens) regenerated toward the brief, so candidates are "
+    f"with this share of each one's structure (its SELFIES tokens, at least {GENERATION.min_remasked}) regenerated "
+    "toward the brief, so candidates are "
     "close analogues (safe bets). 1: de novo, every token generated (bolder, further from anything known). "
     f"The default, {GENERATION.exploration:g}, fitted briefs best in our evaluation. "
     "“More like this” ignores it and keeps the scaffold instead. Each candidate shows its nearest known odorant.")

@@ -27,7 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"classifier-free guidance scale (default {GENERATION.guidance})")
     p.add_argument("--exploration", type=float, default=GENERATION.exploration,
                    help="how far from known materials, 0..1: edit the known odorants whose descriptors best match the "
-                        "prompt, re-masking this share of their tokens (0.2: close analogues); 1 = de novo "
+                        f"prompt, re-masking this share of their tokens, at least {GENERATION.min_remasked} (0.2: close "
+                        "analogues); 1 = de novo "
                         f"(default {GENERATION.exploration})")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")

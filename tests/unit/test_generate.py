@@ -15,12 +15,12 @@ from odordiff_core.cli import main
 from odordiff_core.config import GENERATION, WEIGHTS_DIR, Settings
 from odordiff_core.errors import InvalidInput
 from odordiff_core.generator import condition_vector, load_generator
-from odordiff_core.pipeline import GenerateRequest, GenerationResult, Pipeline, select_diverse
+from odordiff_core.pipeline import GenerateRequest, GenerationResult, Pipeline, remask, select_diverse
 from odordiff_core.report import load_reporter
 from odordiff_core.retrieval import load_retriever
 from odordiff_core.sampler import SamplerConfig, sample
 from odordiff_core.text import load_interpreter
-from odordiff_core.tokens import MASK_ID, decode_smiles, to_selfies
+from odordiff_core.tokens import MASK_ID, PAD_ID, decode_smiles, to_selfies
 
 TINY = Path(__file__).resolve().parents[1] / "data" / "tiny_generator"
 
@@ -137,11 +137,26 @@ def test_low_exploration_re_masks_that_share_of_the_best_matching_training_odora
     L = g.model.cfg.max_len
     assert plan.init is not None and plan.init.shape == (16, L)
     masked = plan.init == MASK_ID  # (16, L)
-    assert 0.1 < masked.float().mean().item() < 0.3
     encoded = (g.vocab.encode(to_selfies(s) or "", L) for s in tiny_pipeline.retriever.sources(plan.target, 200))
     best16 = torch.tensor([e for e in encoded if e is not None and any(e)][:16])  # what the vocabulary can write
-    expected = best16.repeat_interleave(GENERATION.copies_per_known, 0)[:16]  # (16, L): copies_per_known of each
+    best = GENERATION.copied_known
+    copies = [GENERATION.copies_per_known if best is None or i < best else 1 for i in range(16)]
+    expected = best16.repeat_interleave(torch.tensor(copies), 0)[:16]  # (16, L): the best ones copied
     assert torch.equal(plan.init[~masked], expected[~masked])
+    own = expected != PAD_ID
+    assert ((masked & own).sum(dim=1) >= own.sum(dim=1).clamp(max=GENERATION.min_remasked)).all()
+    assert 0.1 < (masked & ~own).float().sum().item() / (~own).sum().item() < 0.3  # PAD positions: the plain share
+
+
+def test_an_edit_re_masks_at_least_the_floor_of_its_molecules_own_tokens():
+    base = torch.full((64, 40), PAD_ID)
+    base[:32, :5] = 7  # a molecule of 5 tokens: shorter than the floor, so every one of them is re-masked
+    base[32:, :20] = 7  # 20 tokens
+    plain, floored = remask(base, 0.3, seed=0), remask(base, 0.3, seed=0, at_least=6)
+    own_masked = ((floored == MASK_ID) & (base != PAD_ID)).sum(dim=1)
+    assert (own_masked[:32] == 5).all() and (own_masked[32:] >= 6).all()
+    assert ((plain == MASK_ID) <= (floored == MASK_ID)).all()  # the floor only adds masks to the plain draw
+    assert ((plain == MASK_ID) & (base != PAD_ID)).sum(dim=1)[32:].min() < 6  # the plain draw alone falls short
 
 
 def test_a_material_the_brief_names_starts_oversample_samples_before_the_retrieved_odorants(tiny_pipeline):
