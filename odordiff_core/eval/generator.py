@@ -238,8 +238,8 @@ def bin_rows(scores: dict[str, Sequence[CandidateScore]]) -> list[dict[str, Any]
     """Returns one row per (similarity bin, method): candidates pooled across prompts within the bin.
 
     Row keys: bin, method, n (candidates in the bin), adherence, hit5, odorant_like, sound (means over those
-    candidates; None when n = 0, sound also when none was checked). Bins in SIMILARITY_BINS order, methods in
-    the order of `scores`.
+    candidates; None when n = 0, sound also when none was checked), adherence_se (the standard error of that mean
+    adherence, sd / sqrt(n); None when n < 2). Bins in SIMILARITY_BINS order, methods in the order of `scores`.
     """
     rows = []
     for b, name in enumerate(SIMILARITY_BINS):
@@ -250,6 +250,8 @@ def bin_rows(scores: dict[str, Sequence[CandidateScore]]) -> list[dict[str, Any]
                 row[key] = float(np.mean([getattr(r, key) for r in sel])) if sel else None
             checked = [r.sound for r in sel if r.sound is not None]
             row["sound"] = float(np.mean(checked)) if checked else None
+            adh = [r.adherence for r in sel]
+            row["adherence_se"] = float(np.std(adh, ddof=1) / np.sqrt(len(adh))) if len(adh) > 1 else None
             rows.append(row)
     return rows
 
@@ -270,17 +272,24 @@ def compare_with_reference(rows: list[dict[str, Any]], overall: list[dict[str, A
     return >= min_n candidates.
 
     Keys: method, reference, overall (True / False; None when either has no adherence), bins ({bin name:
-    winner as adherence_winner returns it}), met (overall is True and no compared bin is won by the reference).
+    winner as adherence_winner returns it}), met (overall is True and no compared bin is won by the reference),
+    margins ({bin name: (the method's adherence minus the reference's, the half-width of its normal 95 % interval
+    from the two standard errors)} for the compared bins; the candidates of one prompt are not independent, so
+    the true interval is wider: a margin inside it is a tie in practice, whichever way `bins` calls it).
     """
     adh = {r["method"]: r.get("adherence") for r in overall}
     a, ref = adh.get(method), adh.get(reference)
-    by_bin = {}
+    by_bin: dict[str, str | None] = {}
+    margins: dict[str, tuple[float, float]] = {}
     for name in SIMILARITY_BINS:
         mine = next(r for r in rows if r["bin"] == name and r["method"] == method)
         theirs = next(r for r in rows if r["bin"] == name and r["method"] == reference)
         by_bin[name] = adherence_winner(mine, theirs, min_n)
+        if by_bin[name] is not None:
+            se = np.hypot(mine.get("adherence_se") or 0.0, theirs.get("adherence_se") or 0.0)
+            margins[name] = (mine["adherence"] - theirs["adherence"], float(1.96 * se))
     ok_overall = None if a is None or ref is None else a >= ref
-    return {"method": method, "reference": reference, "overall": ok_overall, "bins": by_bin,
+    return {"method": method, "reference": reference, "overall": ok_overall, "bins": by_bin, "margins": margins,
             "met": ok_overall is True and all(w != reference for w in by_bin.values())}
 
 

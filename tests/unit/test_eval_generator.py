@@ -108,6 +108,32 @@ def test_goal_ignores_bins_with_too_few_candidates_and_fails_on_a_lost_compared_
     assert compare_with_reference(rows, lower_overall, "OdorDiff")["met"] is False
 
 
+def test_each_compared_bin_reports_its_margin_and_an_interval_that_shrinks_with_more_candidates():
+    def goal(n: int) -> dict:
+        scores = {"OdorDiff": [_score(0.2, a) for a in (0.6, 0.8) * n],  # mean 0.7
+                  REFERENCE: [_score(0.2, a) for a in (0.5, 0.7) * n] + [_score(0.9, 0.9)] * 60}  # mean 0.6
+        overall = [{"method": "OdorDiff", "adherence": 0.7}, {"method": REFERENCE, "adherence": 0.6}]
+        return compare_with_reference(bin_rows(scores), overall, "OdorDiff")
+    small, large = goal(25), goal(400)
+    assert list(small["margins"]) == ["< 0.4"]  # the only bin both fill with >= 50 candidates
+    diff, half = small["margins"]["< 0.4"]
+    assert diff == pytest.approx(0.1)
+    assert half == pytest.approx(1.96 * np.hypot(*[np.std([0.6, 0.8] * 25, ddof=1) / np.sqrt(50)] * 2))
+    assert large["margins"]["< 0.4"][1] < half / 2  # 16 times the candidates: a quarter of the width
+
+
+def test_the_printed_goal_gives_each_compared_bins_margin(capsys):
+    from odordiff_core.cli.generator import _print_by_similarity
+
+    scores = {"OdorDiff": [_score(0.2, a) for a in (0.6, 0.8) * 30], REFERENCE: [_score(0.2, 0.65)] * 60}
+    rows = bin_rows(scores)
+    overall = [{"method": "OdorDiff", "adherence": 0.7}, {"method": REFERENCE, "adherence": 0.65}]
+    _print_by_similarity({"min_n": MIN_BIN_N, "similarity": "Tanimoto", "n_known": 3, "pooling": "pooled",
+                          "rows": rows, "comparisons": [compare_with_reference(rows, overall, "OdorDiff")]})
+    out = capsys.readouterr().out
+    assert "goal MET: OdorDiff" in out and "< 0.4 +0.050 ± 0.026" in out
+
+
 def _flat_oracle(n_labels: int = 3) -> Oracle:
     """An oracle whose probabilities are 0.5 for every molecule, among known molecules scored 0.2 and 0.8."""
     return Oracle(np.zeros((2048, n_labels)), np.zeros(n_labels), np.array([[0.2] * n_labels, [0.8] * n_labels]))
