@@ -223,9 +223,8 @@ def _print_by_similarity(bs: dict) -> None:
         print(f"goal {'MET' if c['met'] else 'not met'}: {c['method']} adherence >= {ref} overall "
               f"({'yes' if c['overall'] else 'no' if c['overall'] is False else 'n/a'}) and per bin ({bins})")
         if c["margins"]:
-            margins = ", ".join(f"{b} {d:+.3f} ± {h:.3f}" for b, (d, h) in c["margins"].items())
-            print(f"  margin per bin, this method minus the reference ± 95 % interval over candidates (wider in truth: "
-                  f"candidates of one prompt are not independent): {margins}")
+            margins = ", ".join(f"{b} {d:+.3f} [{lo:+.3f}, {hi:+.3f}]" for b, (d, lo, hi) in c["margins"].items())
+            print(f"  margin per bin, this method minus the reference [95 % interval, prompts resampled]: {margins}")
 
 
 def _evaluate(args) -> int:

@@ -195,6 +195,7 @@ class CandidateScore:
     hit5: float  # 1.0 when the oracle's top-5 labels include a target, else 0.0
     odorant_like: bool  # is_odorant_like
     sound: bool | None = None  # passes the chemical-soundness screen (soundness.py); None = not checked
+    prompt: int = 0  # which of the evaluation's prompts it answers (bin_margins resamples prompts)
 
 
 @dataclass(frozen=True)
@@ -227,10 +228,10 @@ def grade(smiles: Sequence[str], target: np.ndarray, oracle: Oracle,
                       tuple(is_odorant_like(m) for m in mols), sound, taut)
 
 
-def candidate_scores(graded: GradedList, nearest: Callable[[Mol], float]) -> list[CandidateScore]:
+def candidate_scores(graded: GradedList, nearest: Callable[[Mol], float], prompt: int = 0) -> list[CandidateScore]:
     """Returns one CandidateScore per graded molecule of a returned list (the molecules list_metrics averages)."""
     sound = graded.sound if graded.sound is not None else (None,) * len(graded.mols)
-    return [CandidateScore(nearest(m), float(a), float(h), o, ok) for m, a, h, o, ok in
+    return [CandidateScore(nearest(m), float(a), float(h), o, ok, prompt) for m, a, h, o, ok in
             zip(graded.mols, graded.adherence, graded.hit5, graded.odorant_like, sound)]
 
 
@@ -238,8 +239,8 @@ def bin_rows(scores: dict[str, Sequence[CandidateScore]]) -> list[dict[str, Any]
     """Returns one row per (similarity bin, method): candidates pooled across prompts within the bin.
 
     Row keys: bin, method, n (candidates in the bin), adherence, hit5, odorant_like, sound (means over those
-    candidates; None when n = 0, sound also when none was checked), adherence_se (the standard error of that mean
-    adherence, sd / sqrt(n); None when n < 2). Bins in SIMILARITY_BINS order, methods in the order of `scores`.
+    candidates; None when n = 0, sound also when none was checked). Bins in SIMILARITY_BINS order, methods in
+    the order of `scores`.
     """
     rows = []
     for b, name in enumerate(SIMILARITY_BINS):
@@ -250,8 +251,6 @@ def bin_rows(scores: dict[str, Sequence[CandidateScore]]) -> list[dict[str, Any]
                 row[key] = float(np.mean([getattr(r, key) for r in sel])) if sel else None
             checked = [r.sound for r in sel if r.sound is not None]
             row["sound"] = float(np.mean(checked)) if checked else None
-            adh = [r.adherence for r in sel]
-            row["adherence_se"] = float(np.std(adh, ddof=1) / np.sqrt(len(adh))) if len(adh) > 1 else None
             rows.append(row)
     return rows
 
@@ -266,30 +265,51 @@ def adherence_winner(a: dict[str, Any], b: dict[str, Any], min_n: int = MIN_BIN_
     return a["method"] if a["adherence"] > b["adherence"] else b["method"]
 
 
+def bin_margins(mine: Sequence[CandidateScore], theirs: Sequence[CandidateScore], n_prompts: int, seed: int,
+                draws: int = 2000) -> dict[str, tuple[float, float, float]]:
+    """Returns {bin name: (difference, low, high)} for the bins where both lists have candidates: `mine`'s mean
+    adherence minus `theirs`', and its 95 % interval from a bootstrap that resamples the prompts (both methods'
+    candidates of a drawn prompt together, as the candidates of one prompt are not independent); seeded by `seed`."""
+    weights = np.random.default_rng(seed).multinomial(n_prompts, np.full(n_prompts, 1 / n_prompts), size=draws)
+    out = {}
+    for b, name in enumerate(SIMILARITY_BINS):
+        sums = np.zeros((2, n_prompts))
+        counts = np.zeros((2, n_prompts))
+        for side, recs in enumerate((mine, theirs)):
+            for r in recs:
+                if similarity_bin(r.nearest_similarity) == b:
+                    sums[side, r.prompt] += r.adherence
+                    counts[side, r.prompt] += 1
+        if not counts.sum(axis=1).all():
+            continue
+        with np.errstate(invalid="ignore", divide="ignore"):  # a draw without candidates of one side in the bin
+            diff = (weights @ sums[0]) / (weights @ counts[0]) - (weights @ sums[1]) / (weights @ counts[1])
+        low, high = np.nanpercentile(diff, [2.5, 97.5])
+        out[name] = (float(sums[0].sum() / counts[0].sum() - sums[1].sum() / counts[1].sum()), float(low), float(high))
+    return out
+
+
 def compare_with_reference(rows: list[dict[str, Any]], overall: list[dict[str, Any]], method: str,
-                           reference: str = REFERENCE, min_n: int = MIN_BIN_N) -> dict[str, Any]:
+                           reference: str = REFERENCE, min_n: int = MIN_BIN_N,
+                           margins: dict[str, tuple[float, float, float]] | None = None) -> dict[str, Any]:
     """Returns the issue's goal for one method: adherence >= the reference's overall and in every bin where both
     return >= min_n candidates.
 
     Keys: method, reference, overall (True / False; None when either has no adherence), bins ({bin name:
     winner as adherence_winner returns it}), met (overall is True and no compared bin is won by the reference),
-    margins ({bin name: (the method's adherence minus the reference's, the half-width of its normal 95 % interval
-    from the two standard errors)} for the compared bins; the candidates of one prompt are not independent, so
-    the true interval is wider: a margin inside it is a tie in practice, whichever way `bins` calls it).
+    margins (bin_margins' (difference, low, high) for the compared bins, when `margins` is given; a bin whose
+    interval spans 0 is level within the noise, whichever way `bins` calls it).
     """
     adh = {r["method"]: r.get("adherence") for r in overall}
     a, ref = adh.get(method), adh.get(reference)
-    by_bin: dict[str, str | None] = {}
-    margins: dict[str, tuple[float, float]] = {}
+    by_bin = {}
     for name in SIMILARITY_BINS:
         mine = next(r for r in rows if r["bin"] == name and r["method"] == method)
         theirs = next(r for r in rows if r["bin"] == name and r["method"] == reference)
         by_bin[name] = adherence_winner(mine, theirs, min_n)
-        if by_bin[name] is not None:
-            se = np.hypot(mine.get("adherence_se") or 0.0, theirs.get("adherence_se") or 0.0)
-            margins[name] = (mine["adherence"] - theirs["adherence"], float(1.96 * se))
     ok_overall = None if a is None or ref is None else a >= ref
-    return {"method": method, "reference": reference, "overall": ok_overall, "bins": by_bin, "margins": margins,
+    compared = {name: m for name, m in (margins or {}).items() if by_bin.get(name) is not None}
+    return {"method": method, "reference": reference, "overall": ok_overall, "bins": by_bin, "margins": compared,
             "met": ok_overall is True and all(w != reference for w in by_bin.values())}
 
 
@@ -417,19 +437,19 @@ def evaluate(pipeline, settings, *, n: int = GENERATION.n, seed: int = GENERATIO
     k = pipeline.oversample
     nearest = lambda mol: nearest_similarity(mol, known_fps)
 
-    def record(method: str, smiles: Sequence[str], target: np.ndarray) -> None:
+    def record(method: str, smiles: Sequence[str], target: np.ndarray, prompt: int) -> None:
         graded = grade(smiles, target, oracle, pipeline.soundness)  # the pipeline's own soundness screen
         stats[method].rows.append(list_metrics(graded, is_known))
-        stats[method].scores.extend(candidate_scores(graded, nearest))
+        stats[method].scores.extend(candidate_scores(graded, nearest, prompt))
     for pi, (name, target, excluded) in enumerate(prompts):
         prng = np.random.default_rng(seed + pi)
         # RANDOM
         pick = [train_smiles[j] for j in prng.choice(len(train_smiles), n, replace=False)]
-        record("RANDOM", pick, target)
+        record("RANDOM", pick, target, pi)
         # RETRIEVE+MUTATE
         top = [train_smiles[j] for j in retrieve(train_Y, target, n)]
         muts = mutants(top, 1, prng, alphabet, is_known)
-        record("RETRIEVE+MUTATE", muts, target)
+        record("RETRIEVE+MUTATE", muts, target, pi)
         # RETRIEVE+MUTATE+RERANK: k*n mutants of the best-matching molecules, same ranker as OdorDiff
         pool = mutants(top, k, prng, alphabet, is_known)
         if pool:
@@ -438,7 +458,7 @@ def evaluate(pipeline, settings, *, n: int = GENERATION.n, seed: int = GENERATIO
             best = [pool[j] for j in np.argsort(-score, kind="stable")[:n]]
         else:
             best = []
-        record(REFERENCE, best, target)
+        record(REFERENCE, best, target, pi)
         # OdorDiff direct: the first n distinct valid samples of the same draw the pipeline ranks; its raw figures
         # (validity, uniqueness) are the model's k * n draws before the pipeline's refill rounds
         weights = {l: float(w) for l, w in zip(pipeline.labels, target) if w > 0}
@@ -446,7 +466,7 @@ def evaluate(pipeline, settings, *, n: int = GENERATION.n, seed: int = GENERATIO
         raw = pipeline.sample(plan)  # k * n samples of the target, then the refill rounds' draws (Pipeline.sample)
         # the reranked mutants through the pipeline's own screen and rank stages (same ranker, same screens)
         screened_ref = pipeline.rank(plan, pipeline.screen(plan, list(pool)))
-        record(SCREENED_REFERENCE, [c.smiles for c in screened_ref.candidates], target)
+        record(SCREENED_REFERENCE, [c.smiles for c in screened_ref.candidates], target, pi)
         valid = [s for s in raw[:plan.n_samples] if s]  # the model's k * n draws as drawn, before any refill
         uniq = list(dict.fromkeys(valid))
         st = stats[methods[4]]
@@ -454,7 +474,7 @@ def evaluate(pipeline, settings, *, n: int = GENERATION.n, seed: int = GENERATIO
         st.valid += len(valid)
         st.unique += len(uniq)
         st.unique_novel += sum(not is_known(to_mol(s)) for s in uniq)
-        record(methods[4], uniq[:n], target)
+        record(methods[4], uniq[:n], target, pi)
         # OdorDiff pipeline: the same samples, then novelty/safety filter and rerank
         res = pipeline.rank(plan, pipeline.screen(plan, raw))
         st2 = stats[methods[5]]
@@ -462,7 +482,7 @@ def evaluate(pipeline, settings, *, n: int = GENERATION.n, seed: int = GENERATIO
         st2.valid += res.n_valid
         st2.unique += res.n_unique
         st2.unique_novel += res.n_novel
-        record(methods[5], [c.smiles for c in res.candidates], target)
+        record(methods[5], [c.smiles for c in res.candidates], target, pi)
         # OdorDiff edit mode from the best-matching training molecules: k copies of each, half re-masked
         L = pipeline.generator.model.cfg.max_len
         enc = [pipeline.generator.vocab.encode(to_selfies(s) or "", L) for s in top]
@@ -477,7 +497,7 @@ def evaluate(pipeline, settings, *, n: int = GENERATION.n, seed: int = GENERATIO
         st3.valid += res_e.n_valid
         st3.unique += res_e.n_unique
         st3.unique_novel += res_e.n_novel
-        record(methods[6], [c.smiles for c in res_e.candidates], target)
+        record(methods[6], [c.smiles for c in res_e.candidates], target, pi)
         # OdorDiff exploration: the runtime's own edits of retrieved known odorants, through the public stages
         for x, method in explore.items():
             plan_x = pipeline.plan(GenerateRequest(prompt="", n=n, seed=seed, guidance=g, weights=weights,
@@ -488,7 +508,7 @@ def evaluate(pipeline, settings, *, n: int = GENERATION.n, seed: int = GENERATIO
             stx.valid += res_x.n_valid
             stx.unique += res_x.n_unique
             stx.unique_novel += res_x.n_novel
-            record(method, [c.smiles for c in res_x.candidates], target)
+            record(method, [c.smiles for c in res_x.candidates], target, pi)
         log(f"[{pi + 1}/{len(prompts)}] {name[:60]}  ({time.time() - t0:.0f} s)")
     # unconditional diversity (guidance 0) on 4 * n samples
     unc = [s for s in pipeline.sample_smiles(np.ones(len(pipeline.labels), np.float32), k * n, seed, 0.0) if s]
@@ -506,5 +526,8 @@ def evaluate(pipeline, settings, *, n: int = GENERATION.n, seed: int = GENERATIO
                 "n_known": len(known_fps), "edges": list(SIMILARITY_EDGES), "bins": list(SIMILARITY_BINS),
                 "pooling": "candidates pooled across prompts within a bin; means are over candidates",
                 "min_n": MIN_BIN_N, "rows": by_bin,
-                "comparisons": [compare_with_reference(by_bin, rows, m, ref) for ref in (REFERENCE, SCREENED_REFERENCE)
-                                for m in methods if m.startswith("OdorDiff")]}}
+                "margins": "each compared bin's adherence difference with a 95 % interval from 2,000 bootstrap draws of "
+                           "the prompts (bin_margins, seeded by the evaluation's seed)",
+                "comparisons": [compare_with_reference(by_bin, rows, m, ref, margins=bin_margins(
+                                    stats[m].scores, stats[ref].scores, len(prompts), seed))
+                                for ref in (REFERENCE, SCREENED_REFERENCE) for m in methods if m.startswith("OdorDiff")]}}

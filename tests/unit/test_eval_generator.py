@@ -12,6 +12,7 @@ from odordiff_core.eval.generator import (
     CandidateScore,
     Oracle,
     adherence_winner,
+    bin_margins,
     bin_rows,
     candidate_scores,
     compare_with_reference,
@@ -108,30 +109,46 @@ def test_goal_ignores_bins_with_too_few_candidates_and_fails_on_a_lost_compared_
     assert compare_with_reference(rows, lower_overall, "OdorDiff")["met"] is False
 
 
-def test_each_compared_bin_reports_its_margin_and_an_interval_that_shrinks_with_more_candidates():
-    def goal(n: int) -> dict:
-        scores = {"OdorDiff": [_score(0.2, a) for a in (0.6, 0.8) * n],  # mean 0.7
-                  REFERENCE: [_score(0.2, a) for a in (0.5, 0.7) * n] + [_score(0.9, 0.9)] * 60}  # mean 0.6
-        overall = [{"method": "OdorDiff", "adherence": 0.7}, {"method": REFERENCE, "adherence": 0.6}]
-        return compare_with_reference(bin_rows(scores), overall, "OdorDiff")
-    small, large = goal(25), goal(400)
-    assert list(small["margins"]) == ["< 0.4"]  # the only bin both fill with >= 50 candidates
-    diff, half = small["margins"]["< 0.4"]
-    assert diff == pytest.approx(0.1)
-    assert half == pytest.approx(1.96 * np.hypot(*[np.std([0.6, 0.8] * 25, ddof=1) / np.sqrt(50)] * 2))
-    assert large["margins"]["< 0.4"][1] < half / 2  # 16 times the candidates: a quarter of the width
+def _prompts(adherences: dict[int, list[float]], sim: float = 0.2) -> list[CandidateScore]:
+    return [CandidateScore(sim, a, 1.0, True, None, p) for p, adh in adherences.items() for a in adh]
+
+
+def test_a_bin_margin_is_the_difference_of_means_with_an_interval_from_resampled_prompts():
+    # OdorDiff is 0.1 ahead on every prompt: the interval is tight around 0.1 however much the prompts differ
+    mine = _prompts({p: [0.3 + 0.05 * p + 0.1] * 4 for p in range(10)})
+    theirs = _prompts({p: [0.3 + 0.05 * p] * 4 for p in range(10)})
+    (diff, low, high), = bin_margins(mine, theirs, 10, seed=0).values()
+    assert diff == pytest.approx(0.1) and low == pytest.approx(0.1) and high == pytest.approx(0.1)
+    # ahead on half the prompts and behind on the other half by more: the interval spans 0
+    mixed = _prompts({p: [0.5 + (0.1 if p % 2 else -0.15)] * 4 for p in range(10)})
+    level = _prompts({p: [0.5] * 4 for p in range(10)})
+    diff, low, high = bin_margins(mixed, level, 10, seed=0)["< 0.4"]
+    assert low < 0 < high and low <= diff <= high
+    assert bin_margins(mixed, level, 10, seed=0) == bin_margins(mixed, level, 10, seed=0)  # seeded
+    assert list(bin_margins(mine, _prompts({0: [0.5]}, sim=0.9), 10, seed=0)) == []  # no bin holds both
+
+
+def test_the_goal_reports_margins_only_for_the_bins_it_compares():
+    scores = {"OdorDiff": [_score(0.2, 0.7)] * 60 + [_score(0.9, 0.9)] * 10, REFERENCE: [_score(0.2, 0.6)] * 60
+              + [_score(0.9, 0.95)] * 10}
+    overall = [{"method": "OdorDiff", "adherence": 0.7}, {"method": REFERENCE, "adherence": 0.6}]
+    margins = {"< 0.4": (0.1, 0.05, 0.15), ">= 0.8": (-0.05, -0.1, 0.0)}
+    goal = compare_with_reference(bin_rows(scores), overall, "OdorDiff", margins=margins)
+    assert goal["margins"] == {"< 0.4": (0.1, 0.05, 0.15)}  # >= 0.8 has 10 candidates a side: not compared
+    assert compare_with_reference(bin_rows(scores), overall, "OdorDiff")["margins"] == {}
 
 
 def test_the_printed_goal_gives_each_compared_bins_margin(capsys):
     from odordiff_core.cli.generator import _print_by_similarity
 
-    scores = {"OdorDiff": [_score(0.2, a) for a in (0.6, 0.8) * 30], REFERENCE: [_score(0.2, 0.65)] * 60}
+    scores = {"OdorDiff": [_score(0.2, 0.7)] * 60, REFERENCE: [_score(0.2, 0.65)] * 60}
     rows = bin_rows(scores)
     overall = [{"method": "OdorDiff", "adherence": 0.7}, {"method": REFERENCE, "adherence": 0.65}]
+    goal = compare_with_reference(rows, overall, "OdorDiff", margins={"< 0.4": (0.05, 0.01, 0.09)})
     _print_by_similarity({"min_n": MIN_BIN_N, "similarity": "Tanimoto", "n_known": 3, "pooling": "pooled",
-                          "rows": rows, "comparisons": [compare_with_reference(rows, overall, "OdorDiff")]})
+                          "rows": rows, "comparisons": [goal]})
     out = capsys.readouterr().out
-    assert "goal MET: OdorDiff" in out and "< 0.4 +0.050 ± 0.026" in out
+    assert "goal MET: OdorDiff" in out and "< 0.4 +0.050 [+0.010, +0.090]" in out
 
 
 def _flat_oracle(n_labels: int = 3) -> Oracle:
