@@ -271,21 +271,22 @@ def bin_margins(mine: Sequence[CandidateScore], theirs: Sequence[CandidateScore]
     adherence minus `theirs`', and its 95 % interval from a bootstrap that resamples the prompts (both methods'
     candidates of a drawn prompt together, as the candidates of one prompt are not independent); seeded by `seed`."""
     weights = np.random.default_rng(seed).multinomial(n_prompts, np.full(n_prompts, 1 / n_prompts), size=draws)
+    sums = np.zeros((len(SIMILARITY_BINS), 2, n_prompts))  # adherence summed per bin, side and prompt
+    counts = np.zeros_like(sums)
+    for side, recs in enumerate((mine, theirs)):
+        for r in recs:
+            b = similarity_bin(r.nearest_similarity)
+            sums[b, side, r.prompt] += r.adherence
+            counts[b, side, r.prompt] += 1
     out = {}
-    for b, name in enumerate(SIMILARITY_BINS):
-        sums = np.zeros((2, n_prompts))
-        counts = np.zeros((2, n_prompts))
-        for side, recs in enumerate((mine, theirs)):
-            for r in recs:
-                if similarity_bin(r.nearest_similarity) == b:
-                    sums[side, r.prompt] += r.adherence
-                    counts[side, r.prompt] += 1
-        if not counts.sum(axis=1).all():
+    for (sum_b, count_b), name in zip(zip(sums, counts), SIMILARITY_BINS):
+        if not count_b.sum(axis=1).all():
             continue
         with np.errstate(invalid="ignore", divide="ignore"):  # a draw without candidates of one side in the bin
-            diff = (weights @ sums[0]) / (weights @ counts[0]) - (weights @ sums[1]) / (weights @ counts[1])
+            diff = (weights @ sum_b[0]) / (weights @ count_b[0]) - (weights @ sum_b[1]) / (weights @ count_b[1])
         low, high = np.nanpercentile(diff, [2.5, 97.5])
-        out[name] = (float(sums[0].sum() / counts[0].sum() - sums[1].sum() / counts[1].sum()), float(low), float(high))
+        point = sum_b[0].sum() / count_b[0].sum() - sum_b[1].sum() / count_b[1].sum()
+        out[name] = (float(point), float(low), float(high))
     return out
 
 
