@@ -75,6 +75,12 @@ class GenerationDefaults:
     #   token. 3 copies of the 8 best + a floor of 7, seeds 0-3: raw uniqueness 0.964-0.978 (was 0.806-0.857), adherence
     #   0.902 mean (0.903 before), IntDiv 0.817-0.827 (0.807-0.821); raw sound 0.882-0.921 through the tautomer step
     #   (0.917-0.938) (docs/model_card_generator.md, "A floor on re-masked tokens")
+    varied_copies: bool = True  # exploration < 1: a known odorant's copies are written in different atom orders
+    #   (randomized SMILES, seeded by the request): the same number of tokens is re-masked, on other parts of the
+    #   molecule, and copies give the same draw back less often. Seeds 0-3: raw uniqueness 0.971 / 0.983 / 0.985 /
+    #   0.974 (0.964 / 0.978 / 0.977 / 0.966 with one writing), adherence 0.911 / 0.897 / 0.900 / 0.902 (0.906 / 0.896 /
+    #   0.904 / 0.902); the price is raw soundness, 0.902 / 0.881 / 0.881 / 0.869 through the tautomer step (0.921 /
+    #   0.900 / 0.909 / 0.882) (docs/model_card_generator.md, "Copies written in different atom orders")
     exploration_slider_min: float = 0.05  # the app's slider starts here: at 0 nothing changes, so every sample
     #   is a known odorant and none is returned
 

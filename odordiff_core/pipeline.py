@@ -42,7 +42,7 @@ from .sampler import Constraint, SamplerConfig, fix_tokens, sample
 from .scores import Confidence, KnownScores, confidence_levels, fit_percentiles, load_known_scores
 from .soundness import SoundnessScreen, default_screen
 from .text import Interpretation, Interpreter, load_interpreter
-from .tokens import MASK_ID, PAD_ID, decode_smiles, scaffold_template, to_selfies
+from .tokens import MASK_ID, PAD_ID, Vocab, decode_smiles, random_smiles, scaffold_template, to_selfies
 from .types import Note, OdorProfile, Verdict
 
 INTERPRETATIONS_KEPT = 256  # prompts whose reading a Pipeline keeps (a few kB each)
@@ -316,6 +316,28 @@ def refill_seed(seed: int, round_: int) -> int:
     return (seed + 1_000_003 * round_) % (SEED_MAX - 7919)
 
 
+def writings(smiles: str, copies: int, seed: int, vocab: Vocab, max_len: int, vary: bool = True) -> list[list[int]]:
+    """Returns `copies` token sequences writing one molecule, for its edit starts (Pipeline._analogues): the SELFIES of
+    `smiles` as given first, then, with `vary`, those of other atom orders (randomized SMILES from `random_smiles`,
+    seeded) that the vocabulary can write, so that each copy's re-masked tokens fall on other parts of the molecule and
+    copies give the same draw back less often; the first writing again where fewer distinct ones fit. [] when the
+    vocabulary / length cannot write the molecule."""
+    first = to_selfies(smiles)
+    ids = vocab.encode(first, max_len) if first else None
+    if ids is None:
+        return []
+    out = [ids]
+    mol = to_mol(smiles) if vary and copies > 1 else None
+    for alt in random_smiles(mol, 4 * copies, seed + 1) if mol is not None else ():  # + 1: seeds 0 and 1 apart
+        if len(out) == copies:
+            break
+        alt_sf = to_selfies(alt)
+        alt_ids = vocab.encode(alt_sf, max_len) if alt_sf else None
+        if alt_ids is not None and alt_ids not in out:
+            out.append(alt_ids)
+    return out + [ids] * (copies - len(out))
+
+
 def remask(base: torch.Tensor, share: float, seed: int, at_least: int = 0) -> torch.Tensor:
     """Returns base (m, L) with each position set to MASK with probability `share` (PAD positions too, so an
     edit can grow the molecule); the draw comes from a CPU generator seeded with seed + 7919, apart from the
@@ -377,10 +399,11 @@ class Pipeline:
     @property
     def sampling_version(self) -> str:
         """Returns the sampling recipe a request does not carry: steps, temperature, samples per candidate, starts per
-        known odorant, the fewest tokens an edit re-masks, refill rounds and diversity (a changed default changes the
-        molecules a cached request returns)."""
+        known odorant (and whether their writings vary), the fewest tokens an edit re-masks, refill rounds and
+        diversity (a changed default changes the molecules a cached request returns)."""
+        varied = "varied" if GENERATION.varied_copies else ""
         return (f"sampling-{self.sampler.steps}steps-{self.sampler.temperature:g}temp-{self.oversample}x-"
-                f"{GENERATION.copies_per_known}copies{GENERATION.copied_known}best-{GENERATION.min_remasked}remasked-"
+                f"{GENERATION.copies_per_known}{varied}copies{GENERATION.copied_known}best-{GENERATION.min_remasked}remasked-"
                 f"{self.refill_rounds}refills-{self.diversity:g}diversity")
 
     def interpret(self, prompt: str) -> Interpretation:
@@ -449,7 +472,7 @@ class Pipeline:
         the brief names (`seeds`, Interpretation.seed_smiles) come first, with `oversample` copies each: "like Hedione
         but greener" starts from Hedione. Then the known odorants best matching the target: the
         GENERATION.copied_known best with GENERATION.copies_per_known copies each, the next with one, until there
-        are m."""
+        are m. A molecule's copies are written in different atom orders (`writings`)."""
         if self.retriever is None:
             raise InvalidInput(f"exploration {req.exploration:g} edits retrieved known odorants, but this Pipeline was "
                                f"built without a retriever: build it with load_pipeline(settings) (or pass "
@@ -462,12 +485,9 @@ class Pipeline:
         ranked = ((smi, GENERATION.copies_per_known if best is None or i < best else 1)
                   for i, smi in enumerate(self.retriever.ranked(target)))
         for smi, copies in chain(named, ranked):  # skips molecules this vocabulary / length cannot write
-            sf_str = to_selfies(smi)
-            ids = g.vocab.encode(sf_str, L) if sf_str else None
-            if ids is not None:
-                starts += [ids] * copies
-                if len(starts) >= m:
-                    break
+            starts += writings(smi, copies, req.seed, g.vocab, L, GENERATION.varied_copies)
+            if len(starts) >= m:
+                break
         if not starts:
             return None, "No known odorant could be written in this model's vocabulary; generated de novo instead."
         base = torch.tensor(starts).repeat(-(-m // len(starts)), 1)[:m]  # (m, L); repeated only if too few were found

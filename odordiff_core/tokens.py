@@ -86,11 +86,15 @@ def decode_smiles(selfies: str) -> str | None:
 
 
 def random_smiles(mol: Mol, n: int, seed: int) -> list[str]:
-    """Returns up to n distinct randomized SMILES of a molecule (representation augmentation), stereo removed."""
+    """Returns up to n distinct randomized SMILES of a molecule (representation augmentation), stereo removed.
+
+    The same seed gives the same strings. RDKit seeds its generator only for 1 <= seed < 2**31 (0 leaves it unseeded,
+    so every call differs; larger seeds overflow), so a seed outside that range is folded into it (0 acts as 1)."""
     m = Chem.Mol(mol)
     Chem.RemoveStereochemistry(m)
+    rdkit_seed = seed if 0 < seed < 2**31 else 1 + seed % (2**31 - 1)
     with without_rdkit_log():
-        out = Chem.MolToRandomSmilesVect(m, n, randomSeed=seed)
+        out = Chem.MolToRandomSmilesVect(m, n, randomSeed=rdkit_seed)
     canon = Chem.MolToSmiles(m)
     return list(dict.fromkeys([canon, *out]))[:n]
 

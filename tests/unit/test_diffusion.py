@@ -7,14 +7,24 @@ from pathlib import Path
 
 import pytest
 import torch
+from rdkit import Chem
 from torch import nn
 
+from odordiff_core.chem import to_mol
 from odordiff_core.errors import ModelNotFound
 from odordiff_core.generator import condition_vector, load_generator
 from odordiff_core.model import Denoiser, ModelConfig
 from odordiff_core.sampler import SamplerConfig, fix_tokens, guided_logprobs, resolved_precision, sample
 from odordiff_core.schedule import Cosine, LogLinear, get_schedule
-from odordiff_core.tokens import MASK_ID, PAD_ID, build_vocab, decode_smiles, scaffold_template, to_selfies
+from odordiff_core.tokens import (
+    MASK_ID,
+    PAD_ID,
+    build_vocab,
+    decode_smiles,
+    random_smiles,
+    scaffold_template,
+    to_selfies,
+)
 from odordiff_core.train.loss import masked_diffusion_loss
 
 TINY = Path(__file__).resolve().parents[1] / "data" / "tiny_generator"
@@ -270,3 +280,12 @@ def test_tiny_checkpoint_loads_and_a_wrong_vocab_is_refused(tmp_path):
         load_generator(bad)
     with pytest.raises(ModelNotFound, match="odordiff train generator"):
         load_generator(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2**31, 2**63 - 1])
+def test_randomized_smiles_are_the_same_for_the_same_seed_whatever_its_size(seed):
+    mol = to_mol("CC(C)=CCCC(C)=CC=O")
+    assert mol is not None
+    first = random_smiles(mol, 6, seed)
+    assert random_smiles(mol, 6, seed) == first  # RDKit alone leaves 0 unseeded and overflows above 2**31
+    assert len(first) > 2 and {Chem.MolToSmiles(Chem.MolFromSmiles(s)) for s in first} == {Chem.MolToSmiles(mol)}

@@ -15,7 +15,7 @@ from odordiff_core.cli import main
 from odordiff_core.config import GENERATION, WEIGHTS_DIR, Settings
 from odordiff_core.errors import InvalidInput
 from odordiff_core.generator import condition_vector, load_generator
-from odordiff_core.pipeline import GenerateRequest, GenerationResult, Pipeline, remask, select_diverse
+from odordiff_core.pipeline import GenerateRequest, GenerationResult, Pipeline, remask, select_diverse, writings
 from odordiff_core.report import load_reporter
 from odordiff_core.retrieval import load_retriever
 from odordiff_core.sampler import SamplerConfig, sample
@@ -137,15 +137,28 @@ def test_low_exploration_re_masks_that_share_of_the_best_matching_training_odora
     L = g.model.cfg.max_len
     assert plan.init is not None and plan.init.shape == (16, L)
     masked = plan.init == MASK_ID  # (16, L)
-    encoded = (g.vocab.encode(to_selfies(s) or "", L) for s in tiny_pipeline.retriever.sources(plan.target, 200))
-    best16 = torch.tensor([e for e in encoded if e is not None and any(e)][:16])  # what the vocabulary can write
+    writable = [s for s in tiny_pipeline.retriever.sources(plan.target, 200) if writings(s, 1, 0, g.vocab, L)]
     best = GENERATION.copied_known
     copies = [GENERATION.copies_per_known if best is None or i < best else 1 for i in range(16)]
-    expected = best16.repeat_interleave(torch.tensor(copies), 0)[:16]  # (16, L): the best ones copied
+    expected = torch.tensor([ids for s, c in zip(writable, copies)  # (16, L): the best ones copied, in several writings
+                             for ids in writings(s, c, 0, g.vocab, L, GENERATION.varied_copies)][:16])
     assert torch.equal(plan.init[~masked], expected[~masked])
     own = expected != PAD_ID
     assert ((masked & own).sum(dim=1) >= own.sum(dim=1).clamp(max=GENERATION.min_remasked)).all()
     assert 0.1 < (masked & ~own).float().sum().item() / (~own).sum().item() < 0.3  # PAD positions: the plain share
+
+
+def test_a_molecules_copies_are_distinct_writings_of_it_the_first_as_given():
+    g = load_generator(TINY)
+    L = g.model.cfg.max_len
+    citral = "CC(C)=CCCC(C)=CC=O"
+    out = writings(citral, 3, 0, g.vocab, L)
+    assert len(out) == 3 and out[0] == g.vocab.encode(to_selfies(citral) or "", L)
+    assert len({tuple(ids) for ids in out}) == 3  # three atom orders, so each copy re-masks other parts of it
+    assert {decode_smiles(g.vocab.decode(ids)) for ids in out} == {canonical_smiles(to_mol(citral))}  # one molecule
+    assert writings(citral, 3, 0, g.vocab, L) == out and writings(citral, 3, 1, g.vocab, L) != out  # seeded
+    assert writings(citral, 3, 0, g.vocab, L, vary=False) == [out[0]] * 3
+    assert writings("C" * (L + 1), 3, 0, g.vocab, L) == []  # too long for the model: skipped
 
 
 def test_an_edit_re_masks_at_least_the_floor_of_its_molecules_own_tokens():
@@ -170,7 +183,8 @@ def test_a_material_the_brief_names_starts_oversample_samples_before_the_retriev
     assert init is not None and problem is None
     k = tiny_pipeline.oversample
     kept = init[:k] != MASK_ID
-    assert torch.equal(init[:k][kept], torch.tensor([ids] * k)[kept])  # the named material's copies come first
+    copies = torch.tensor(writings(named, k, 0, g.vocab, L, GENERATION.varied_copies))
+    assert torch.equal(init[:k][kept], copies[kept])  # the named material's copies come first
 
 
 def test_retrieval_never_starts_from_a_heldout_molecule(tiny_pipeline):
