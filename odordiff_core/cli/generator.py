@@ -56,6 +56,9 @@ def register_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("generator", help="OdorDiff vs RANDOM, RETRIEVE+MUTATE(+RERANK) with an independent oracle")
     p.add_argument("--n", type=int, default=GENERATION.n)
     p.add_argument("--seed", type=int, default=GENERATION.seed)
+    p.add_argument("--seeds", type=int, nargs="+", metavar="SEED",
+                   help="run the evaluation once per seed, then print the goals' figures per seed and their mean "
+                        "(instead of --seed)")
     p.add_argument("--heldout-prompts", type=int, default=40, help="held-out molecules' label sets used as prompts")
     p.add_argument("--evocative-prompts", type=int, default=10, help="perfumer prompts read by the interpreter (max 20)")
     p.add_argument("--guidance", type=float, default=None, help=f"default: the pipeline's ({GENERATION.guidance})")
@@ -229,7 +232,7 @@ def _print_by_similarity(bs: dict) -> None:
 
 def _evaluate(args) -> int:
     from ..config import Settings
-    from ..eval.generator import evaluate
+    from ..eval.generator import evaluate, seed_summary
     from ..pipeline import load_pipeline
 
     settings = Settings.from_env()
@@ -238,16 +241,52 @@ def _evaluate(args) -> int:
         return 2
     pipe = load_pipeline(settings)
     pipe = replace(pipe, sampler=replace(pipe.sampler, steps=args.steps))
-    ev = evaluate(pipe, settings, n=args.n, seed=args.seed, n_heldout_prompts=args.heldout_prompts,
-                  n_evocative=args.evocative_prompts, guidance=args.guidance, exploration=args.exploration)
+    runs = []
+    for seed in args.seeds or [args.seed]:
+        ev = evaluate(pipe, settings, n=args.n, seed=seed, n_heldout_prompts=args.heldout_prompts,
+                      n_evocative=args.evocative_prompts, guidance=args.guidance, exploration=args.exploration)
+        _print_evaluation(ev, args.n)
+        runs.append(ev)
+    if len(runs) > 1:
+        summary = seed_summary(runs)
+        _print_seed_summary(summary)
+    if args.json:
+        Path(args.json).write_text(json.dumps(runs[0] if len(runs) == 1 else {"runs": runs, "summary": summary},
+                                              indent=1))
+    return 0
+
+
+def _print_evaluation(ev: dict, n: int) -> None:
     cols = ("validity", "uniqueness", "novelty", "intdiv", "odorant_like", "sa_median", "adherence", "hit5",
             "adherence_novel", "odorant_like_novel", "sound", "sound_tautomer", "n")
     print("\n" + json.dumps(ev["settings"]))
     print(f"{'method':<42}" + "".join(f"{c[:12]:>13}" for c in cols))
     for r in ev["rows"]:
         print(f"{r['method']:<42}" + "".join(f"{_fmt(r.get(c)):>13}" for c in cols))
-    print(f"unconditional IntDiv (guidance 0, {ev['settings']['oversample'] * args.n} samples): {_fmt(ev['unconditional_intdiv'])}")
+    print(f"unconditional IntDiv (guidance 0, {ev['settings']['oversample'] * n} samples): {_fmt(ev['unconditional_intdiv'])}")
     _print_by_similarity(ev["by_similarity"])
-    if args.json:
-        Path(args.json).write_text(json.dumps(ev, indent=1))
-    return 0
+
+
+def _print_seed_summary(summary: dict) -> None:
+    """The goals' figures of the shipped pipeline per seed, then their mean (bins: won / compared)."""
+    print("\nper seed, the shipped pipeline against RETRIEVE+MUTATE+RERANK (same screens | unscreened); raw = its "
+          "first oversample x n draws")
+    head = ("seed", "adherence", "ref same", "bins", "ref unscr", "bins", "intdiv", "odorant", "raw valid",
+            "raw unique", "raw sound", "raw taut")
+    print("".join(f"{h:>11}" for h in head))
+
+    def line(label: str, r: dict) -> str:
+        def bins(key: str) -> str:
+            return f"{r[f'{key}_bins_won']:g}/{r[f'{key}_bins_compared']:g}"
+
+        def f4(key: str) -> str:
+            return "n/a" if r[key] is None else f"{r[key]:.4f}"
+
+        cells = (label, f4("adherence"), f4("screened_reference"), bins("screened"), f4("unscreened_reference"),
+                 bins("unscreened"), f4("intdiv"), f4("odorant_like"), f4("raw_validity"), f4("raw_uniqueness"),
+                 f4("raw_sound"), f4("raw_sound_tautomer"))
+        return "".join(f"{c:>11}" for c in cells)
+
+    for r in summary["seeds"]:
+        print(line(str(r["seed"]), r))
+    print(line("mean", summary["mean"]))

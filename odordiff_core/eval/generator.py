@@ -521,6 +521,7 @@ def evaluate(pipeline, settings, *, n: int = GENERATION.n, seed: int = GENERATIO
                          "exploration": list(exploration),
                          "oracle": "Morgan r2 2048-bit logistic regression per label (C=0.1), trained without the held-out set",
                          "generator": pipeline.generator.version, "minutes": round((time.time() - t0) / 60, 1)},
+            "methods": {"direct": methods[4], "pipeline": methods[5]},
             "rows": rows, "unconditional_intdiv": unc_div,
             "by_similarity": {
                 "similarity": "Morgan r2 2048-bit Tanimoto to the closest molecule in any data file",
@@ -532,3 +533,33 @@ def evaluate(pipeline, settings, *, n: int = GENERATION.n, seed: int = GENERATIO
                 "comparisons": [compare_with_reference(by_bin, rows, m, ref, margins=bin_margins(
                                     stats[m].scores, stats[ref].scores, len(prompts), seed))
                                 for ref in (REFERENCE, SCREENED_REFERENCE) for m in methods if m.startswith("OdorDiff")]}}
+
+
+def seed_summary(runs: Sequence[dict]) -> dict[str, Any]:
+    """Returns the figures the issue's goals name for each of several `evaluate` results (one per seed) and their
+    mean: the shipped pipeline's adherence against RETRIEVE+MUTATE+RERANK through the same screens and unscreened
+    (overall, and of the compared bins those it wins or ties), its IntDiv and odorant-likeness, and the raw draws' validity,
+    uniqueness and soundness (the direct row). Keys: "seeds" (one dict per run, in order) and "mean" (the numeric
+    fields averaged over the runs; None where a run has no value)."""
+    per_seed = []
+    for ev in runs:
+        rows = {r["method"]: r for r in ev["rows"]}
+        pipe, direct = rows[ev["methods"]["pipeline"]], rows[ev["methods"]["direct"]]
+        row: dict[str, Any] = {"seed": ev["settings"]["seed"], "adherence": pipe["adherence"]}
+        for key, ref in (("screened", SCREENED_REFERENCE), ("unscreened", REFERENCE)):
+            goal = next(c for c in ev["by_similarity"]["comparisons"]
+                        if c["method"] == ev["methods"]["pipeline"] and c["reference"] == ref)
+            compared = [w for w in goal["bins"].values() if w is not None]
+            row[f"{key}_reference"] = rows[ref]["adherence"]
+            row[f"{key}_bins_won"] = sum(w != ref for w in compared)
+            row[f"{key}_bins_compared"] = len(compared)
+            row[f"{key}_met"] = goal["met"]
+        row.update(intdiv=pipe["intdiv"], odorant_like=pipe["odorant_like"], raw_validity=direct["validity"],
+                   raw_uniqueness=direct["uniqueness"], raw_sound=direct["sound"],
+                   raw_sound_tautomer=direct["sound_tautomer"])
+        per_seed.append(row)
+    numeric = [k for k, v in per_seed[0].items() if k != "seed" and isinstance(v, (int, float)) and not isinstance(v, bool)] \
+        if per_seed else []
+    mean = {k: (float(np.mean([r[k] for r in per_seed])) if all(r[k] is not None for r in per_seed) else None)
+            for k in numeric}
+    return {"seeds": per_seed, "mean": mean}

@@ -8,6 +8,7 @@ from odordiff_core.chem import to_mol
 from odordiff_core.eval.generator import (
     MIN_BIN_N,
     REFERENCE,
+    SCREENED_REFERENCE,
     SIMILARITY_BINS,
     CandidateScore,
     Oracle,
@@ -20,6 +21,7 @@ from odordiff_core.eval.generator import (
     grade,
     list_metrics,
     nearest_similarity,
+    seed_summary,
     similarity_bin,
 )
 from odordiff_core.soundness import default_screen
@@ -174,3 +176,28 @@ def test_a_list_graded_without_the_screen_leaves_soundness_unchecked_and_an_empt
     assert graded.sound is None and list_metrics(graded, lambda mol: False)["sound"] is None
     assert candidate_scores(graded, lambda mol: 0.0)[0].sound is None
     assert list_metrics(grade(["not a smiles"], np.array([1.0, 0.0, 0.0]), _flat_oracle()), lambda mol: False) == {"n": 0}
+
+
+def _run(seed: int, adherence: float, raw_unique: float, lost: tuple[str, ...]) -> dict:
+    """A minimal `evaluate` result: the shipped pipeline loses the named bins to the screened reference."""
+    pipe, direct = "OdorDiff pipeline", "OdorDiff direct"
+    rows = [{"method": pipe, "adherence": adherence, "intdiv": 0.82, "odorant_like": 0.99},
+            {"method": direct, "validity": 1.0, "uniqueness": raw_unique, "sound": 0.86, "sound_tautomer": 0.90},
+            {"method": SCREENED_REFERENCE, "adherence": 0.89}, {"method": REFERENCE, "adherence": 0.91}]
+    goals = [{"method": pipe, "reference": ref, "met": not lost,
+              "bins": {b: (ref if b in lost else pipe) for b in SIMILARITY_BINS}}
+             for ref in (SCREENED_REFERENCE, REFERENCE)]
+    return {"settings": {"seed": seed}, "methods": {"pipeline": pipe, "direct": direct}, "rows": rows,
+            "by_similarity": {"comparisons": goals}}
+
+
+def test_the_seed_summary_gives_each_seeds_goal_figures_and_their_mean():
+    summary = seed_summary([_run(0, 0.91, 0.97, ()), _run(1, 0.89, 0.99, ("< 0.4",))])
+    first, second = summary["seeds"]
+    assert (first["seed"], first["screened_bins_won"], first["screened_bins_compared"], first["screened_met"]) == \
+        (0, 4, 4, True)
+    assert (second["screened_bins_won"], second["screened_met"], second["raw_uniqueness"]) == (3, False, 0.99)
+    assert summary["mean"]["adherence"] == pytest.approx(0.90)
+    assert summary["mean"]["raw_uniqueness"] == pytest.approx(0.98)
+    assert summary["mean"]["screened_bins_won"] == pytest.approx(3.5)
+    assert "screened_met" not in summary["mean"] and "seed" not in summary["mean"]  # only figures are averaged
