@@ -247,11 +247,11 @@ def _evaluate(args) -> int:
                       n_evocative=args.evocative_prompts, guidance=args.guidance, exploration=args.exploration)
         _print_evaluation(ev, args.n)
         runs.append(ev)
-    if len(runs) > 1:
-        summary = seed_summary(runs)
+    summary = seed_summary(runs) if len(runs) > 1 else None
+    if summary is not None:
         _print_seed_summary(summary)
     if args.json:
-        Path(args.json).write_text(json.dumps(runs[0] if len(runs) == 1 else {"runs": runs, "summary": summary},
+        Path(args.json).write_text(json.dumps(runs[0] if summary is None else {"runs": runs, "summary": summary},
                                               indent=1))
     return 0
 

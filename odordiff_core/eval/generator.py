@@ -538,8 +538,8 @@ def evaluate(pipeline, settings, *, n: int = GENERATION.n, seed: int = GENERATIO
 def seed_summary(runs: Sequence[dict]) -> dict[str, Any]:
     """Returns the figures the issue's goals name for each of several `evaluate` results (one per seed) and their
     mean: the shipped pipeline's adherence against RETRIEVE+MUTATE+RERANK through the same screens and unscreened
-    (overall, and of the compared bins those it wins or ties), its IntDiv and odorant-likeness, and the raw draws' validity,
-    uniqueness and soundness (the direct row). Keys: "seeds" (one dict per run, in order) and "mean" (the numeric
+    (overall, and of the compared bins those it wins or ties), its IntDiv and odorant-likeness, and the raw draws'
+    validity, uniqueness and soundness (the direct row). Keys: "seeds" (one dict per run, in order) and "mean" (the numeric
     fields averaged over the runs; None where a run has no value)."""
     per_seed = []
     for ev in runs:
@@ -558,8 +558,7 @@ def seed_summary(runs: Sequence[dict]) -> dict[str, Any]:
                    raw_uniqueness=direct["uniqueness"], raw_sound=direct["sound"],
                    raw_sound_tautomer=direct["sound_tautomer"])
         per_seed.append(row)
-    numeric = [k for k, v in per_seed[0].items() if k != "seed" and isinstance(v, (int, float)) and not isinstance(v, bool)] \
-        if per_seed else []
+    figures = [k for k in (per_seed[0] if per_seed else {}) if k != "seed" and not k.endswith("_met")]
     mean = {k: (float(np.mean([r[k] for r in per_seed])) if all(r[k] is not None for r in per_seed) else None)
-            for k in numeric}
+            for k in figures}
     return {"seeds": per_seed, "mean": mean}
