@@ -245,7 +245,7 @@ def _evaluate(args) -> int:
     for seed in args.seeds or [args.seed]:
         ev = evaluate(pipe, settings, n=args.n, seed=seed, n_heldout_prompts=args.heldout_prompts,
                       n_evocative=args.evocative_prompts, guidance=args.guidance, exploration=args.exploration)
-        _print_evaluation(ev, args.n)
+        _print_evaluation(ev)
         runs.append(ev)
     summary = seed_summary(runs) if len(runs) > 1 else None
     if summary is not None:
@@ -256,19 +256,19 @@ def _evaluate(args) -> int:
     return 0
 
 
-def _print_evaluation(ev: dict, n: int) -> None:
+def _print_evaluation(ev: dict) -> None:
     cols = ("validity", "uniqueness", "novelty", "intdiv", "odorant_like", "sa_median", "adherence", "hit5",
             "adherence_novel", "odorant_like_novel", "sound", "sound_tautomer", "n")
     print("\n" + json.dumps(ev["settings"]))
     print(f"{'method':<42}" + "".join(f"{c[:12]:>13}" for c in cols))
     for r in ev["rows"]:
         print(f"{r['method']:<42}" + "".join(f"{_fmt(r.get(c)):>13}" for c in cols))
-    print(f"unconditional IntDiv (guidance 0, {ev['settings']['oversample'] * n} samples): {_fmt(ev['unconditional_intdiv'])}")
+    print(f"unconditional IntDiv (guidance 0, {ev['settings']['oversample'] * ev['settings']['n']} samples): {_fmt(ev['unconditional_intdiv'])}")
     _print_by_similarity(ev["by_similarity"])
 
 
 def _print_seed_summary(summary: dict) -> None:
-    """The goals' figures of the shipped pipeline per seed, then their mean (bins: won / compared)."""
+    """The goals' figures of the shipped pipeline per seed, then their mean (bins: won or tied / compared)."""
     print("\nper seed, the shipped pipeline against RETRIEVE+MUTATE+RERANK (same screens | unscreened); raw = its "
           "first oversample x n draws")
     head = ("seed", "adherence", "ref same", "bins", "ref unscr", "bins", "intdiv", "odorant", "raw valid",
