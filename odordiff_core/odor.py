@@ -2,10 +2,12 @@
 
 Method: an ensemble of K MLPs (different seeds, all the training data) over Morgan, atom-pair and
 feature-Morgan counts, MACCS keys and RDKit descriptors (features.py), trained with binary cross-entropy,
-blended 9:1 with a nearest-neighbour vote (the labels of the 20 training molecules most similar by
-continuous Tanimoto on atom-pair counts, weighted by similarity^10), then 6:4 with a label co-occurrence vote (each
-label's P(label | other label) among the training molecules, weighted by the blend's probabilities). The probability
-is that, the uncertainty the members' standard deviation (scaled by their 0.9 share). Calibration is measured, not
+blended with a nearest-neighbour vote (the labels of the 20 training molecules most similar by continuous Tanimoto
+on atom-pair counts, weighted by similarity^10), then with a label co-occurrence vote (each label's P(label | other
+label) among the training molecules, weighted by the blend's probabilities). The shares follow the query's similarity
+s to its nearest training molecule: 0.1·s for the neighbour vote, 0.6 − 0.2·s for the co-occurrence vote (far from
+the training set the neighbours say less, the co-occurrences more). The probability is that, the uncertainty the
+members' standard deviation (scaled by 0.9). Calibration is measured, not
 assumed: `odordiff evaluate predictor` prints the expected calibration error and the Brier score on
 held-out folds (see MODEL_CARD.md). A cross-validation-bagged ensemble with temperature scaling did worse
 on the same folds (each member sees 80% of the data; fitted temperature 1.03).
@@ -58,12 +60,29 @@ class PredictorConfig:
     # of seed 0 (0.8893 -> 0.8929), ECE 0.0028 -> 0.0060; 0.4 gave +0.0038 with ECE 0.0078 (MODEL_CARD.md, issue 17).
     # 0.4 since the features of version 3: +0.0003 over 0.3 on the 5 folds of seed 0 (0.8942 -> 0.8945).
     label_mix: float = 0.4
+    # Both shares follow the query's nearest training similarity s (Neighbours.nearest, 0..1): the vote's weight is
+    # knn_weight * s, the label mix's share goes from label_mix_far at s = 0 to label_mix at s = 1. Far from the
+    # training molecules the neighbours say less and the label co-occurrences more (MODEL_CARD.md, "Shares that
+    # follow the similarity"). None / False: the constant shares of the weights saved before (load_predictor).
+    label_mix_far: float | None = 0.6
+    knn_by_similarity: bool = True
     # Other label sources mapped onto the 138 labels (train.predictor.load_extra), learnt by the members only.
     # Together +0.0007 mean AUROC on folds 0-1 of seed 0, and lower calibration error (MODEL_CARD.md, issue 17).
     extra_sources: tuple[str, ...] = ("ifra", "goodscents", "leffingwell")
     # With > 0, each unmapped raw term of those sources recorded for at least this many GS-LF molecules is an extra
     # output while training (multi-task); the shipped members keep only the label outputs.
     extra_task_min: int = 0
+
+    def blend_text(self) -> str:
+        """Returns how the members' mean is blended, in words, for evaluation printouts."""
+        knn = f"kNN(k={self.knn_k}, atom-pair Tanimoto^{self.knn_power:g})"
+        if self.label_mix_far is None:
+            mix = f"{self.label_mix} x label co-occurrence"
+        else:
+            mix = f"{self.label_mix_far} - {self.label_mix_far - self.label_mix:.2g} s x label co-occurrence"
+        return (f"{self.knn_weight}{' s' if self.knn_by_similarity else ''} x {knn}, then {mix}"
+                + (" (s = nearest training similarity)" if self.knn_by_similarity or self.label_mix_far is not None
+                   else ""))
 
 
 class MLP(nn.Module):
@@ -153,10 +172,11 @@ def label_cooccurrence(Y: np.ndarray) -> np.ndarray:
     return (counts / np.maximum(np.diag(counts), 1.0)[:, None]).astype(np.float32)
 
 
-def mix_labels(p: np.ndarray, cooccurrence: np.ndarray, share: float) -> np.ndarray:
+def mix_labels(p: np.ndarray, cooccurrence: np.ndarray, share: float | np.ndarray) -> np.ndarray:
     """Returns (N, L): (1 - share) * p + share * the co-occurrence vote, each label's mean P(j | i) over the labels i
-    weighted by their probability in p: a molecule likely to be fruity gains a little of "sweet" and "ethereal"."""
-    if share == 0.0:
+    weighted by their probability in p: a molecule likely to be fruity gains a little of "sweet" and "ethereal".
+    share: one for all rows, or (N, 1), one per row."""
+    if np.isscalar(share) and share == 0.0:
         return p
     vote = (p @ cooccurrence) / np.maximum(p.sum(1, keepdims=True), 1e-9)  # (N, L)
     return ((1.0 - share) * p + share * vote).astype(np.float32)
@@ -172,6 +192,16 @@ class TrainedEnsemble:
     neighbours: Neighbours
     knn_weight: float
     label_mix: float = 0.0  # PredictorConfig.label_mix; the co-occurrences are the neighbour memory's labels'
+    label_mix_far: float | None = None  # PredictorConfig.label_mix_far (None: label_mix whatever the similarity)
+    knn_by_similarity: bool = False  # PredictorConfig.knn_by_similarity
+
+    def shares(self, nearest: np.ndarray) -> tuple[float | np.ndarray, float | np.ndarray]:
+        """Returns (the neighbour vote's weight, the label mix's share) for queries whose nearest training similarity
+        is `nearest` (N,): constants, or (N, 1) columns that follow the similarity (PredictorConfig)."""
+        s = nearest[:, None].astype(np.float32)
+        w = self.knn_weight * s if self.knn_by_similarity else self.knn_weight
+        far = self.label_mix_far
+        return w, self.label_mix if far is None else far + (self.label_mix - far) * s
 
     @cached_property
     def cooccurrence(self) -> np.ndarray:
@@ -190,18 +220,15 @@ class TrainedEnsemble:
 
 
 def ensemble_proba(ens: TrainedEnsemble, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Returns (blended probability, spread of the MLP members scaled by their blend weight), each (N, L)."""
-    return _blend(ens, X, ens.neighbours.similarity(X))
+    """Returns (blended probability, spread of the MLP members scaled by 1 - knn_weight), each (N, L)."""
+    return ensemble_proba_with_similarity(ens, X)[:2]
 
 
 def ensemble_proba_with_similarity(ens: TrainedEnsemble, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Returns ensemble_proba's two arrays and Neighbours.nearest's (N,), from one similarity matrix."""
+    """Returns ensemble_proba's two arrays and Neighbours.nearest's (N,), from one similarity matrix (the blend's
+    shares follow that similarity)."""
     sim = ens.neighbours.similarity(X)
-    p, s = _blend(ens, X, sim)
-    return p, s, ens.neighbours.nearest(sim)
-
-
-def _blend(ens: TrainedEnsemble, X: np.ndarray, sim: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    nearest = ens.neighbours.nearest(sim)
     x = scale_features(X, ens.mu, ens.sd)
     with torch.inference_mode(), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
@@ -209,10 +236,12 @@ def _blend(ens: TrainedEnsemble, X: np.ndarray, sim: torch.Tensor) -> tuple[np.n
         # Inference forward of each eval-mode MLP (its dropouts are identities): first layer, ReLU, last layer.
         p = torch.stack([torch.sigmoid(cast(nn.Linear, m.net[4])(torch.addmm(b, xs, w_t).relu_()))
                          for m, (b, w_t) in zip(ens.members, ens._first_layers)])  # (K, N, L)
-    w = ens.knn_weight
+    w, share = ens.shares(nearest)
     mean = ((1.0 - w) * p.mean(0).numpy() + w * ens.neighbours.vote(sim)).astype(np.float32)
-    # The spread stays the members' before the label mix: the confidence thresholds (scores.py) were set on it.
-    return mix_labels(mean, ens.cooccurrence, ens.label_mix), ((1.0 - w) * p.std(0, correction=0)).numpy()
+    # The spread stays the members' before the label mix, scaled by 1 - knn_weight whatever the similarity: the
+    # confidence thresholds (scores.py) were set on it.
+    spread = ((1.0 - ens.knn_weight) * p.std(0, correction=0)).numpy()
+    return mix_labels(mean, ens.cooccurrence, share), spread, nearest
 
 
 class OdorPredictor:
@@ -269,7 +298,8 @@ def load_predictor(settings: Settings) -> OdorPredictor:
         raise ModelNotFound(f"Predictor weights in {d} were trained on features {config.get('features')!r}, "
                             f"this code computes {features.FEATURES_VERSION!r} (RDKit descriptor list may differ). "
                             f"Run `odordiff train predictor`.")
-    cfg = PredictorConfig(**{"label_mix": 0.0, **config["config"]})  # weights saved before the label mix: without it
+    # Weights saved before the label mix load without it; before the shares that follow the similarity, with constants.
+    cfg = PredictorConfig(**{"label_mix": 0.0, "label_mix_far": None, "knn_by_similarity": False, **config["config"]})
     tensors = load_file(str(d / "weights.safetensors"))
     labels = tuple(config["labels"])
     members = []
@@ -288,6 +318,6 @@ def load_predictor(settings: Settings) -> OdorPredictor:
                             f"data directory. Run `odordiff data check`, then `odordiff train predictor`.")
     neighbours = Neighbours.from_counts(features.atom_pair_counts(data.mols), data.Y, cfg)
     ens = TrainedEnsemble(tuple(members), tensors["mu"].numpy(), tensors["sd"].numpy(), neighbours, cfg.knn_weight,
-                          cfg.label_mix)
+                          cfg.label_mix, cfg.label_mix_far, cfg.knn_by_similarity)
     features.start_workers(settings.feature_workers)
     return OdorPredictor(ens, labels, config["version"], settings.feature_workers)

@@ -43,6 +43,9 @@ def register_evaluate(sub: argparse._SubParsersAction) -> None:
                         "an extra task (0 = none); default: the recipe's")
     p.add_argument("--label-mix", type=float, metavar="X",
                    help="share of the label co-occurrence vote in the probability, 0..1 (0 = off); default: the recipe's")
+    p.add_argument("--constant-shares", action="store_true",
+                   help="the neighbour vote's weight and the label mix's share as constants, as before they followed "
+                        "the query's nearest training similarity (the previous recipe, for comparison)")
     p.add_argument("--members", type=int, metavar="N", help="MLP members of the ensemble (>= 2); default: the recipe's")
     p.add_argument("--transfer", action="store_true",
                    help="instead of cross-validation: train on all of GS-LF and score the IFRA glossary molecules that "
@@ -186,6 +189,8 @@ def _evaluate(args: argparse.Namespace) -> int:
             print(f"odordiff: --label-mix must be between 0 and 1, got {args.label_mix}", file=sys.stderr)
             return 2
         cfg0 = replace(cfg0, label_mix=args.label_mix)
+    if args.constant_shares:
+        cfg0 = replace(cfg0, label_mix_far=None, knn_by_similarity=False)
     if args.members is not None:
         if args.members < 2:
             print(f"odordiff: --members must be at least 2 (their spread is the uncertainty), got {args.members}",
@@ -210,8 +215,7 @@ def _evaluate(args: argparse.Namespace) -> int:
                   f"molecules (training folds only), {c.outside_molecules} molecules outside GS-LF")
     print(f"split={args.split} folds={args.folds} seeds={','.join(map(str, seeds))} molecules={n} "
           f"(invalid rows left out: {data.n_invalid}) ensemble={cfg0.members} x MLP({cfg0.hidden}) "
-          f"+ {cfg0.knn_weight} x kNN(k={cfg0.knn_k}, atom-pair Tanimoto^{cfg0.knn_power:g}), then "
-          f"{cfg0.label_mix} x label co-occurrence "
+          f"+ {cfg0.blend_text()} "
           f"extra sources: {','.join(sources) or 'none'} extra-task-min={task_min}", flush=True)
 
     def show(r) -> None:
@@ -309,7 +313,7 @@ def _evaluate_confidence(args: argparse.Namespace) -> int:
         cfg = PredictorConfig(seed=args.seed)
         extra = recipe_extra(settings, data, cfg)
         print(f"split={args.split} folds={args.folds} scored={use} seed={args.seed} molecules={n} "
-              f"extra sources: {','.join(cfg.extra_sources) or 'none'} label mix {cfg.label_mix} thresholds={CONFIDENCE}")
+              f"extra sources: {','.join(cfg.extra_sources) or 'none'} blend: {cfg.blend_text()} thresholds={CONFIDENCE}")
         held = held_out_predictions(X, data.Y, folds, cfg, use, report=lambda s: print(s, flush=True), extra=extra)
         if args.save:
             np.savez_compressed(args.save, probs=held.probs, spread=held.spread, similarity=held.similarity,

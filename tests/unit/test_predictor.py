@@ -84,6 +84,45 @@ def test_weights_saved_before_the_label_mix_load_without_it(tmp_path, settings):
     assert load_predictor(replace(settings, weights_dir=tmp_path)).ensemble.label_mix == 0.0
 
 
+def test_weights_saved_before_the_similarity_shares_load_with_constant_shares(tmp_path, settings):
+    import json
+    import shutil
+    from dataclasses import replace
+
+    from odordiff_core.odor import PREDICTOR_DIR, load_predictor
+
+    d = tmp_path / PREDICTOR_DIR
+    shutil.copytree(settings.weights_dir / PREDICTOR_DIR, d)
+    config = json.loads((d / "config.json").read_text())
+    for key in ("label_mix_far", "knn_by_similarity"):
+        config["config"].pop(key, None)
+    (d / "config.json").write_text(json.dumps(config))
+    ens = load_predictor(replace(settings, weights_dir=tmp_path)).ensemble
+    w, share = ens.shares(np.array([0.2, 0.9], np.float32))
+    assert w == ens.knn_weight and share == ens.label_mix
+
+
+def test_far_from_the_training_molecules_the_vote_weighs_less_and_the_label_mix_more():
+    from odordiff_core.odor import Neighbours, PredictorConfig, TrainedEnsemble
+
+    cfg = PredictorConfig()
+    nb = Neighbours.from_counts(np.zeros((1, 1024), np.float32), np.zeros((1, 3), np.float32), cfg)
+    ens = TrainedEnsemble((), np.zeros(1), np.ones(1), nb, cfg.knn_weight, cfg.label_mix, cfg.label_mix_far,
+                          cfg.knn_by_similarity)
+    w, share = ens.shares(np.array([0.0, 0.5, 1.0], np.float32))
+    assert np.allclose(np.ravel(w), [0.0, cfg.knn_weight / 2, cfg.knn_weight])
+    assert np.allclose(np.ravel(share), [cfg.label_mix_far, (cfg.label_mix_far + cfg.label_mix) / 2, cfg.label_mix])
+
+
+def test_the_label_mix_takes_one_share_per_molecule():
+    from odordiff_core.odor import label_cooccurrence, mix_labels
+
+    C = label_cooccurrence(np.array([[1, 1, 0], [1, 0, 0], [0, 0, 1]], np.float32))
+    p = np.array([[0.9, 0.1, 0.1], [0.9, 0.1, 0.1]], np.float32)
+    rows = mix_labels(p, C, np.array([[0.3], [0.6]], np.float32))
+    assert np.allclose(rows[0], mix_labels(p[:1], C, 0.3)[0]) and np.allclose(rows[1], mix_labels(p[1:], C, 0.6)[0])
+
+
 def test_mean_auroc_skips_labels_without_both_classes():
     Y = np.array([[1, 0], [0, 0], [1, 0]], dtype=np.float32)
     P = np.array([[0.9, 0.1], [0.2, 0.5], [0.8, 0.3]], dtype=np.float32)

@@ -82,11 +82,13 @@ def _plain_forward(ens: TrainedEnsemble, X: np.ndarray) -> tuple[np.ndarray, np.
         xs = x.to_sparse_csr()
         p = torch.stack([torch.sigmoid(m.net[4](torch.addmm(m.net[1].bias, xs, m.net[1].weight.contiguous().T).relu_()))
                          for m in ens.members])  # the (hidden, F) weight as nn.Linear keeps it, transposed view
-    mean = (1.0 - ens.knn_weight) * p.mean(0).numpy() + ens.knn_weight * vote.numpy()
-    if ens.label_mix:
-        mean = mix_labels(mean.astype(np.float32), ens.cooccurrence, ens.label_mix)
+    nearest = sim.max(dim=1).values.numpy().astype(np.float32)
+    w, share = ens.shares(nearest)
+    mean = (1.0 - w) * p.mean(0).numpy() + w * vote.numpy()
+    if ens.label_mix or ens.label_mix_far:
+        mean = mix_labels(mean.astype(np.float32), ens.cooccurrence, share)
     spread = ((1.0 - ens.knn_weight) * p.std(0, correction=0)).numpy()
-    return mean.astype(np.float32), spread, sim.max(dim=1).values.numpy().astype(np.float32)
+    return mean.astype(np.float32), spread, nearest
 
 
 def test_features_of_fresh_molecules_equal_rdkits_descriptor_functions_bit_for_bit(smiles):
