@@ -197,6 +197,12 @@ class TrainedEnsemble:
     label_mix_far: float | None = None  # PredictorConfig.label_mix_far (None: label_mix whatever the similarity)
     knn_by_similarity: bool = False  # PredictorConfig.knn_by_similarity
 
+    @classmethod
+    def from_config(cls, members: tuple[MLP, ...], mu: np.ndarray, sd: np.ndarray, neighbours: Neighbours,
+                    cfg: PredictorConfig) -> TrainedEnsemble:
+        """Returns the ensemble with the blend of `cfg` (neighbour vote and label mix shares)."""
+        return cls(members, mu, sd, neighbours, cfg.knn_weight, cfg.label_mix, cfg.label_mix_far, cfg.knn_by_similarity)
+
     def shares(self, nearest: np.ndarray) -> tuple[float | np.ndarray, float | np.ndarray]:
         """Returns (the neighbour vote's weight, the label mix's share) for queries whose nearest training similarity
         is `nearest` (N,): constants, or (N, 1) columns that follow the similarity (PredictorConfig)."""
@@ -319,7 +325,6 @@ def load_predictor(settings: Settings) -> OdorPredictor:
         raise ModelNotFound(f"The predictor weights in {d} list other labels than the training set in the "
                             f"data directory. Run `odordiff data check`, then `odordiff train predictor`.")
     neighbours = Neighbours.from_counts(features.atom_pair_counts(data.mols), data.Y, cfg)
-    ens = TrainedEnsemble(tuple(members), tensors["mu"].numpy(), tensors["sd"].numpy(), neighbours, cfg.knn_weight,
-                          cfg.label_mix, cfg.label_mix_far, cfg.knn_by_similarity)
+    ens = TrainedEnsemble.from_config(tuple(members), tensors["mu"].numpy(), tensors["sd"].numpy(), neighbours, cfg)
     features.start_workers(settings.feature_workers)
     return OdorPredictor(ens, labels, config["version"], settings.feature_workers)

@@ -42,7 +42,8 @@ def register_evaluate(sub: argparse._SubParsersAction) -> None:
                    help="also learn each unmapped raw term of the extra sources recorded for >= N GS-LF molecules as "
                         "an extra task (0 = none); default: the recipe's")
     p.add_argument("--label-mix", type=float, metavar="X",
-                   help="share of the label co-occurrence vote in the probability, 0..1 (0 = off); default: the recipe's")
+                   help="share of the label co-occurrence vote in the probability of a query identical to a training "
+                        "molecule, 0..1 (with --constant-shares: of every query, 0 = off); default: the recipe's")
     p.add_argument("--constant-shares", action="store_true",
                    help="the neighbour vote's weight and the label mix's share as constants, as before they followed "
                         "the query's nearest training similarity (the previous recipe, for comparison)")

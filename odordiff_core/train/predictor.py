@@ -226,8 +226,7 @@ def train_ensemble(X: np.ndarray, Y: np.ndarray, cfg: PredictorConfig,
     members = tuple(_drop_extra_tasks(train_member(Xs, Ym, cfg, seed=cfg.seed * 1000 + k), Y.shape[1])
                     for k in range(cfg.members))
     neighbours = Neighbours.from_counts(features.atom_pair_counts_from(X), Y, cfg)
-    return TrainedEnsemble(members, mu, sd, neighbours, cfg.knn_weight, cfg.label_mix, cfg.label_mix_far,
-                           cfg.knn_by_similarity)
+    return TrainedEnsemble.from_config(members, mu, sd, neighbours, cfg)
 
 
 def save_predictor(ens: TrainedEnsemble, labels: Sequence[str], cfg: PredictorConfig, out_dir: Path,

@@ -69,7 +69,8 @@ def test_label_mix_lends_probability_to_labels_that_co_occur_in_training():
     assert np.array_equal(mix_labels(p, C, 0.0), p)
 
 
-def test_weights_saved_before_the_label_mix_load_without_it(tmp_path, settings):
+def _ensemble_saved_without(keys: tuple[str, ...], tmp_path, settings):
+    """Loads the shipped predictor from a copy whose config.json lacks the recipe `keys`, as older weights do."""
     import json
     import shutil
     from dataclasses import replace
@@ -79,25 +80,19 @@ def test_weights_saved_before_the_label_mix_load_without_it(tmp_path, settings):
     d = tmp_path / PREDICTOR_DIR
     shutil.copytree(settings.weights_dir / PREDICTOR_DIR, d)
     config = json.loads((d / "config.json").read_text())
-    del config["config"]["label_mix"]
+    for key in keys:
+        config["config"].pop(key, None)
     (d / "config.json").write_text(json.dumps(config))
-    assert load_predictor(replace(settings, weights_dir=tmp_path)).ensemble.label_mix == 0.0
+    return load_predictor(replace(settings, weights_dir=tmp_path)).ensemble
+
+
+def test_weights_saved_before_the_label_mix_load_without_it(tmp_path, settings):
+    ens = _ensemble_saved_without(("label_mix", "label_mix_far", "knn_by_similarity"), tmp_path, settings)
+    assert ens.label_mix == 0.0 and ens.label_mix_far is None
 
 
 def test_weights_saved_before_the_similarity_shares_load_with_constant_shares(tmp_path, settings):
-    import json
-    import shutil
-    from dataclasses import replace
-
-    from odordiff_core.odor import PREDICTOR_DIR, load_predictor
-
-    d = tmp_path / PREDICTOR_DIR
-    shutil.copytree(settings.weights_dir / PREDICTOR_DIR, d)
-    config = json.loads((d / "config.json").read_text())
-    for key in ("label_mix_far", "knn_by_similarity"):
-        config["config"].pop(key, None)
-    (d / "config.json").write_text(json.dumps(config))
-    ens = load_predictor(replace(settings, weights_dir=tmp_path)).ensemble
+    ens = _ensemble_saved_without(("label_mix_far", "knn_by_similarity"), tmp_path, settings)
     w, share = ens.shares(np.array([0.2, 0.9], np.float32))
     assert w == ens.knn_weight and share == ens.label_mix
 
@@ -107,8 +102,7 @@ def test_far_from_the_training_molecules_the_vote_weighs_less_and_the_label_mix_
 
     cfg = PredictorConfig()
     nb = Neighbours.from_counts(np.zeros((1, 1024), np.float32), np.zeros((1, 3), np.float32), cfg)
-    ens = TrainedEnsemble((), np.zeros(1), np.ones(1), nb, cfg.knn_weight, cfg.label_mix, cfg.label_mix_far,
-                          cfg.knn_by_similarity)
+    ens = TrainedEnsemble.from_config((), np.zeros(1), np.ones(1), nb, cfg)
     w, share = ens.shares(np.array([0.0, 0.5, 1.0], np.float32))
     assert np.allclose(np.ravel(w), [0.0, cfg.knn_weight / 2, cfg.knn_weight])
     assert np.allclose(np.ravel(share), [cfg.label_mix_far, (cfg.label_mix_far + cfg.label_mix) / 2, cfg.label_mix])
