@@ -42,7 +42,7 @@ from .sampler import Constraint, SamplerConfig, fix_tokens, sample
 from .scores import Confidence, KnownScores, confidence_levels, fit_percentiles, load_known_scores
 from .soundness import SoundnessScreen, default_screen
 from .text import Interpretation, Interpreter, load_interpreter
-from .tokens import MASK_ID, PAD_ID, Vocab, decode_smiles, random_smiles, scaffold_template, to_selfies
+from .tokens import MASK_ID, PAD_ID, Vocab, decode_smiles, random_smiles, scaffold_template
 from .types import Note, OdorProfile, Verdict
 
 INTERPRETATIONS_KEPT = 256  # prompts whose reading a Pipeline keeps (a few kB each)
@@ -322,8 +322,7 @@ def writings(smiles: str, copies: int, seed: int, vocab: Vocab, max_len: int, va
     seeded) that the vocabulary can write, so that each copy's re-masked tokens fall on other parts of the molecule and
     copies give the same draw back less often; the first writing again where fewer distinct ones fit. [] when the
     vocabulary / length cannot write the molecule."""
-    first = to_selfies(smiles)
-    ids = vocab.encode(first, max_len) if first else None
+    ids = vocab.encode_smiles(smiles, max_len)
     if ids is None:
         return []
     out = [ids]
@@ -331,8 +330,7 @@ def writings(smiles: str, copies: int, seed: int, vocab: Vocab, max_len: int, va
     for alt in random_smiles(mol, 4 * copies, seed + 1) if mol is not None else ():  # + 1: seeds 0 and 1 apart
         if len(out) == copies:
             break
-        alt_sf = to_selfies(alt)
-        alt_ids = vocab.encode(alt_sf, max_len) if alt_sf else None
+        alt_ids = vocab.encode_smiles(alt, max_len)
         if alt_ids is not None and alt_ids not in out:
             out.append(alt_ids)
     return out + [ids] * (copies - len(out))
@@ -453,8 +451,7 @@ class Pipeline:
             init = torch.where(fixed, ids, torch.full_like(ids, MASK_ID))[None].repeat(m, 1)  # (m, L)
             return init, fix_tokens(ids, fixed), None, 1.0
         if req.edit_of:
-            sf_str = to_selfies(canonical_smiles(parse_smiles(req.edit_of)))
-            edit_ids = g.vocab.encode(sf_str, L) if sf_str else None
+            edit_ids = g.vocab.encode_smiles(canonical_smiles(parse_smiles(req.edit_of)), L)
             if edit_ids is None:
                 raise InvalidInput(f"{req.edit_of} cannot be written in this model's {L}-token SELFIES vocabulary; "
                                    f"pick a smaller molecule to edit.")

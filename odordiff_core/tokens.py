@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import selfies as sf
@@ -36,8 +37,9 @@ class Vocab:
     def size(self) -> int:
         return len(self.tokens)
 
-    @property
+    @cached_property
     def stoi(self) -> dict[str, int]:
+        """Token -> id, built once per vocabulary (encode runs for every edit start of a request)."""
         return {t: i for i, t in enumerate(self.tokens)}
 
     def digest(self) -> str:
@@ -51,6 +53,12 @@ class Vocab:
         if len(syms) > max_len or any(s not in stoi for s in syms):
             return None
         return [stoi[s] for s in syms] + [PAD_ID] * (max_len - len(syms))
+
+    def encode_smiles(self, smiles: str, max_len: int) -> list[int] | None:
+        """Returns the token ids of a SMILES string's SELFIES (encode), or None when SELFIES cannot encode it or this
+        vocabulary / length cannot write it."""
+        selfies = to_selfies(smiles)
+        return self.encode(selfies, max_len) if selfies else None
 
     def decode(self, ids: list[int] | np.ndarray) -> str:
         """Returns the SELFIES string of a token-id sequence; PAD and MASK are skipped."""

@@ -182,7 +182,7 @@ def edit_starts(pipeline, rows: list[int], labels01: np.ndarray, cfg: RsftConfig
 def encode_kept(kept: list[dict], gen: Generator, n_aug: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Returns (x (M, L) token ids, y_row (M,)) for the kept samples, n_aug randomized SMILES -> SELFIES each."""
     from ..chem import to_mol
-    from ..tokens import random_smiles, to_selfies
+    from ..tokens import random_smiles
 
     L = gen.model.cfg.max_len
     xs: list[list[int]] = []
@@ -192,8 +192,7 @@ def encode_kept(kept: list[dict], gen: Generator, n_aug: int, seed: int) -> tupl
         if mol is None:
             continue
         for s in random_smiles(mol, n_aug, seed=seed + i):
-            sf_str = to_selfies(s)
-            ids = gen.vocab.encode(sf_str, L) if sf_str else None
+            ids = gen.vocab.encode_smiles(s, L)
             if ids is not None:
                 xs.append(ids)
                 ys.append(d["row"])
