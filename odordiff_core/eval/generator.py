@@ -486,7 +486,7 @@ def evaluate(pipeline, settings, *, n: int = GENERATION.n, seed: int = GENERATIO
         record(methods[5], [c.smiles for c in res.candidates], target, pi)
         # OdorDiff edit mode from the best-matching training molecules: k copies of each, half re-masked
         L = pipeline.generator.model.cfg.max_len
-        enc = [pipeline.generator.vocab.encode(to_selfies(s) or "", L) for s in top]
+        enc = [pipeline.generator.vocab.encode_smiles(s, L) for s in top]  # None: SELFIES cannot write it, left out
         base = torch.tensor([e for e in enc if e is not None]).repeat_interleave(k, 0)  # (m, L)
         gen = torch.Generator("cpu").manual_seed(seed + pi)
         init = torch.where(torch.rand(base.shape, generator=gen) < 0.5, torch.full_like(base, MASK_ID), base)
