@@ -47,6 +47,9 @@ def register_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--constant-shares", action="store_true",
                    help="the neighbour vote's weight and the label mix's share as constants, as before they followed "
                         "the query's nearest training similarity (the previous recipe, for comparison)")
+    p.add_argument("--graph-weight", type=float, metavar="W",
+                   help="share of the message-passing member in the members' mean (0: without it, the recipe before "
+                        "2026-12-01); default: the recipe's")
     p.add_argument("--members", type=int, metavar="N", help="MLP members of the ensemble (>= 2); default: the recipe's")
     p.add_argument("--transfer", action="store_true",
                    help="instead of cross-validation: train on all of GS-LF and score the IFRA glossary molecules that "
@@ -143,6 +146,7 @@ def _train(args: argparse.Namespace) -> int:
     from ..config import Settings
     from ..datasets import GSLF_FILE, load_labelled
     from ..features import featurize
+    from ..graph import mol_graphs
     from ..odor import PREDICTOR_DIR, PredictorConfig, ensemble_proba, load_predictor
     from ..train.predictor import recipe_extra, save_known_scores, save_predictor, train_ensemble
 
@@ -155,7 +159,7 @@ def _train(args: argparse.Namespace) -> int:
     if not args.known_scores_only:
         cfg = PredictorConfig(seed=args.seed)
         extra = recipe_extra(settings, data, cfg)
-        ens = train_ensemble(X, data.Y, cfg, extra=extra)
+        ens = train_ensemble(X, data.Y, cfg, extra=extra, graphs=mol_graphs(data.mols) if cfg.graph_weight else None)
         version = save_predictor(ens, data.labels, cfg, out_dir,
                                  {"trained_on": GSLF_FILE, "n_molecules": len(data.mols),
                                   "n_invalid_rows": data.n_invalid})
@@ -163,7 +167,7 @@ def _train(args: argparse.Namespace) -> int:
     # Scored by the predictor as the runtime loads it (fp16 weights, neighbour memory of all molecules), so a known
     # odorant here and a candidate at request time get the same numbers. Refuses a feature or label mismatch.
     predictor = load_predictor(settings)
-    probs, _ = ensemble_proba(predictor.ensemble, X)
+    probs, _ = ensemble_proba(predictor.ensemble, X, mol_graphs(data.mols) if predictor.ensemble.graph else None)
     path = save_known_scores(probs, predictor.version, out_dir,
                              {"data_file": GSLF_FILE, "n_molecules": str(len(data.mols))})
     print(f"wrote {path} (known-odorant scores of {predictor.version}, {probs.shape[0]} x {probs.shape[1]}) "
@@ -178,6 +182,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from ..datasets import load_labelled
     from ..eval.predictor import SeedResult, cross_validate, make_folds
     from ..features import featurize
+    from ..graph import mol_graphs
     from ..odor import PredictorConfig
     from ..train.predictor import load_extra
 
@@ -192,6 +197,11 @@ def _evaluate(args: argparse.Namespace) -> int:
         cfg0 = replace(cfg0, label_mix=args.label_mix)
     if args.constant_shares:
         cfg0 = replace(cfg0, label_mix_far=None, knn_by_similarity=False)
+    if args.graph_weight is not None:
+        if not 0.0 <= args.graph_weight < 1.0:
+            print(f"odordiff: --graph-weight must be at least 0 and below 1, got {args.graph_weight}", file=sys.stderr)
+            return 2
+        cfg0 = replace(cfg0, graph_weight=args.graph_weight)
     if args.members is not None:
         if args.members < 2:
             print(f"odordiff: --members must be at least 2 (their spread is the uncertainty), got {args.members}",
@@ -203,9 +213,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     data = load_labelled(settings)
     X = featurize(data.mols)  # once for every seed
+    graphs = mol_graphs(data.mols) if cfg0.graph_weight else None
     n = len(data.mols)
     if args.transfer:
-        return _transfer(settings, data, X, tuple(s for s in sources if s != "ifra"), task_min, t0, cfg0)
+        return _transfer(settings, data, X, graphs, tuple(s for s in sources if s != "ifra"), task_min, t0, cfg0)
     extra = None
     if sources:
         extra, counts = load_extra(settings, data, sources, aux_min=task_min)
@@ -229,7 +240,7 @@ def _evaluate(args: argparse.Namespace) -> int:
               f"{'time':>6}", flush=True)
         folds = make_folds(args.split, data.mols, args.folds, seed)
         res = SeedResult(seed, tuple(cross_validate(X, data.Y, folds, replace(cfg0, seed=seed), report=show,
-                                                     extra=extra, only_folds=only)))
+                                                     extra=extra, only_folds=only, graphs=graphs)))
         print(f"seed {seed}: mean {res.mean_auroc:.4f} ± {res.std_auroc:.4f} (std over folds); "
               f"ECE {np.mean([r.ece for r in res.folds]):.4f}", flush=True)
         runs.append(res)
@@ -241,7 +252,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _transfer(settings, data, X, sources: tuple[str, ...], task_min: int, t0: float, cfg) -> int:
+def _transfer(settings, data, X, graphs, sources: tuple[str, ...], task_min: int, t0: float, cfg) -> int:
     """`evaluate predictor --transfer`: GS-LF (plus `sources`, never IFRA) -> the IFRA molecules outside GS-LF."""
     from ..chem import connectivity_key
     from ..datasets import raw_label_sources
@@ -256,7 +267,7 @@ def _transfer(settings, data, X, sources: tuple[str, ...], task_min: int, t0: fl
     print(f"transfer: train on GS-LF ({len(data.mols)} molecules) + extra sources {','.join(sources) or 'none'}; "
           f"test on {len(test_mols)} IFRA glossary molecules not in GS-LF (descriptors mapped by label_map.csv)",
           flush=True)
-    r = transfer_check("ifra", X, data.Y, data.mols, test_mols, test.Y, cfg, extra)
+    r = transfer_check("ifra", X, data.Y, data.mols, test_mols, test.Y, cfg, extra, graphs)
     print(f"labels scored {r.n_labels_scored}: ensemble AUROC {r.ensemble_auroc:.4f}, Morgan logistic regression "
           f"{r.baseline_auroc:.4f}; total {time.perf_counter() - t0:.0f} s")
     print(f"TRANSFER_AUROC={r.ensemble_auroc:.4f} BASELINE_AUROC={r.baseline_auroc:.4f}")
@@ -303,6 +314,7 @@ def _evaluate_confidence(args: argparse.Namespace) -> int:
         from ..datasets import load_labelled
         from ..eval.predictor import make_folds
         from ..features import featurize
+        from ..graph import mol_graphs
         from ..odor import PredictorConfig
         from ..train.predictor import recipe_extra
 
@@ -315,7 +327,8 @@ def _evaluate_confidence(args: argparse.Namespace) -> int:
         extra = recipe_extra(settings, data, cfg)
         print(f"split={args.split} folds={args.folds} scored={use} seed={args.seed} molecules={n} "
               f"extra sources: {','.join(cfg.extra_sources) or 'none'} blend: {cfg.blend_text()} thresholds={CONFIDENCE}")
-        held = held_out_predictions(X, data.Y, folds, cfg, use, report=lambda s: print(s, flush=True), extra=extra)
+        held = held_out_predictions(X, data.Y, folds, cfg, use, report=lambda s: print(s, flush=True), extra=extra,
+                                    graphs=mol_graphs(data.mols) if cfg.graph_weight else None)
         if args.save:
             np.savez_compressed(args.save, probs=held.probs, spread=held.spread, similarity=held.similarity,
                                 Y=held.Y, fold=held.fold)

@@ -15,9 +15,11 @@ import numpy as np
 from scipy.stats import rankdata
 from sklearn.metrics import roc_auc_score
 
+from ..graph import MolGraph
 from ..odor import PredictorConfig, ensemble_proba_with_similarity
 from ..scores import CONFIDENCE, Confidence, ConfidenceThresholds, confidence_levels, top_spread
 from ..train.predictor import ExtraData, train_ensemble
+from .predictor import rows_of
 
 
 @dataclass(frozen=True)
@@ -42,15 +44,18 @@ class LevelRow:
 
 def held_out_predictions(X: np.ndarray, Y: np.ndarray, folds: np.ndarray, cfg: PredictorConfig,
                          use_folds: Sequence[int], report: Callable[[str], None] = lambda s: None,
-                         extra: ExtraData | None = None) -> HeldOut:
+                         extra: ExtraData | None = None, graphs: Sequence[MolGraph] | None = None) -> HeldOut:
     """Returns the held-out predictions of the folds `use_folds`, retraining the ensemble for each (with `extra`,
-    the other label sources for the training folds, as `eval.predictor.cross_validate` takes them)."""
+    the other label sources for the training folds, as `eval.predictor.cross_validate` takes them; `graphs`: X's
+    molecules' graphs, for a recipe with a graph member)."""
     parts = []
     for f in use_folds:
         t0 = time.perf_counter()
         tr, te = folds != f, folds == f
-        ens = train_ensemble(X[tr], Y[tr], cfg, extra=None if extra is None else extra.for_training(tr))
-        p, s, sim = ensemble_proba_with_similarity(ens, X[te])  # one similarity matrix for the vote and the domain
+        ens = train_ensemble(X[tr], Y[tr], cfg, extra=None if extra is None else extra.for_training(tr),
+                             graphs=rows_of(graphs, tr))
+        # one similarity matrix for the vote and the domain
+        p, s, sim = ensemble_proba_with_similarity(ens, X[te], rows_of(graphs, te))
         parts.append((p, s, sim, Y[te], np.full(int(te.sum()), f)))
         report(f"fold {f}: {int(tr.sum())} train, {int(te.sum())} held out, {time.perf_counter() - t0:.0f} s")
     return HeldOut(*(np.concatenate([p[i] for p in parts]) for i in range(5)))

@@ -14,6 +14,7 @@ from rdkit.Chem.Scaffolds import MurckoScaffold
 from sklearn.metrics import roc_auc_score
 
 from ..chem import Mol, morgan_fp
+from ..graph import MolGraph, mol_graphs
 from ..odor import PredictorConfig, ensemble_proba
 from ..train.predictor import ExtraData, train_ensemble
 
@@ -76,9 +77,15 @@ def scaffold_folds(mols: list[Mol], k: int, seed: int) -> np.ndarray:
     return folds
 
 
+def rows_of(graphs: Sequence[MolGraph] | None, mask: np.ndarray) -> list[MolGraph] | None:
+    """Returns the graphs of the rows where the boolean `mask` is set (None stays None)."""
+    return None if graphs is None else [graphs[i] for i in np.flatnonzero(mask).tolist()]
+
+
 def cross_validate(X: np.ndarray, Y: np.ndarray, folds: np.ndarray, cfg: PredictorConfig,
                    report: Callable[[FoldResult], None] = lambda r: None, extra: ExtraData | None = None,
-                   only_folds: Sequence[int] | None = None) -> list[FoldResult]:
+                   only_folds: Sequence[int] | None = None,
+                   graphs: Sequence[MolGraph] | None = None) -> list[FoldResult]:
     """Retrains the ensemble on all folds but one, scores the held-out fold, for each fold (or `only_folds`).
 
     With `extra`, the training folds also get the other sources' mapped labels (extra positives of their own
@@ -88,8 +95,9 @@ def cross_validate(X: np.ndarray, Y: np.ndarray, folds: np.ndarray, cfg: Predict
     for f in range(int(folds.max()) + 1) if only_folds is None else only_folds:
         t0 = time.perf_counter()
         tr, te = folds != f, folds == f
-        ens = train_ensemble(X[tr], Y[tr], cfg, extra=None if extra is None else extra.for_training(tr))
-        P, _ = ensemble_proba(ens, X[te])
+        ens = train_ensemble(X[tr], Y[tr], cfg, extra=None if extra is None else extra.for_training(tr),
+                             graphs=rows_of(graphs, tr))
+        P, _ = ensemble_proba(ens, X[te], rows_of(graphs, te))
         auc, n_scored = mean_auroc(Y[te], P)
         r = FoldResult(f, int(tr.sum()), int(te.sum()), n_scored, auc, calibration_error(Y[te], P),
                        float(np.mean((P - Y[te]) ** 2)), time.perf_counter() - t0)
@@ -153,14 +161,15 @@ def logistic_baseline(X_train: np.ndarray, Y_train: np.ndarray, X_test: np.ndarr
 
 def transfer_check(source: str, data_X: np.ndarray, data_Y: np.ndarray, train_mols: Sequence[Mol],
                    test_mols: Sequence[Mol], test_Y: np.ndarray, cfg: PredictorConfig,
-                   extra: ExtraData | None = None) -> TransferResult:
-    """Trains the ensemble (with `extra`, which must hold no test molecule) and the Morgan logistic regression on
-    the whole labelled set and scores both on the test molecules, over labels with both classes in test_Y."""
+                   extra: ExtraData | None = None, graphs: Sequence[MolGraph] | None = None) -> TransferResult:
+    """Trains the ensemble (with `extra`, which must hold no test molecule; `graphs`: train_mols' graphs) and the
+    Morgan logistic regression on the whole labelled set and scores both on the test molecules, over labels with both
+    classes in test_Y."""
     from ..features import featurize
 
     t0 = time.perf_counter()
-    ens = train_ensemble(data_X, data_Y, cfg, extra=extra)
-    P, _ = ensemble_proba(ens, featurize(test_mols))
+    ens = train_ensemble(data_X, data_Y, cfg, extra=extra, graphs=graphs)
+    P, _ = ensemble_proba(ens, featurize(test_mols), mol_graphs(test_mols) if ens.graph is not None else None)
     auc, n_scored = mean_auroc(test_Y, P)
     base, _ = mean_auroc(test_Y, logistic_baseline(morgan_bits(train_mols), data_Y, morgan_bits(test_mols)))
     return TransferResult(source, len(test_mols), n_scored, auc, base, time.perf_counter() - t0)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import cast
@@ -22,6 +22,7 @@ from ..chem import Mol, connectivity_key, to_mol
 from ..config import PACKAGE_DATA_DIR, Settings
 from ..datasets import LabelledSet, raw_label_sources, read_package_table
 from ..errors import DataError, InvalidInput
+from ..graph import DMPNN, MolGraph, batch_graphs
 from ..odor import MLP, Neighbours, PredictorConfig, TrainedEnsemble, scale_features
 from ..scores import KNOWN_SCORES_FILE
 
@@ -35,27 +36,48 @@ def _standardizer(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mu, sd
 
 
-def train_member(X: np.ndarray, Y: np.ndarray, cfg: PredictorConfig, seed: int) -> MLP:
-    """Returns one MLP trained with BCE on scaled features X (N, F) and 0/1 labels Y (N, L)."""
+def _fit(net: nn.Module, batch_loss: Callable[[torch.Tensor], torch.Tensor], n: int, epochs: int, batch_size: int,
+         lr: float, weight_decay: float, seed: int, fused: bool) -> None:
+    """Trains `net` in place: AdamW, one-cycle learning rate peaking at lr, `epochs` passes over n rows in a shuffled
+    order of their own generator (seed); batch_loss(row indices) returns a batch's loss. Leaves it in eval mode."""
     gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)  # weight init; training is single-process and not shared with sessions
-    net = MLP(X.shape[1], Y.shape[1], cfg)
-    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)  # fused: 5x faster step
-    Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
-    n = len(Xt)
-    steps = cfg.epochs * ((n + cfg.batch_size - 1) // cfg.batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps)
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay, fused=fused)
+    steps = epochs * ((n + batch_size - 1) // batch_size)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
     net.train()
-    for _ in range(cfg.epochs):
+    for _ in range(epochs):
         perm = torch.randperm(n, generator=gen)
-        for i in range(0, n, cfg.batch_size):
-            idx = perm[i:i + cfg.batch_size]
-            loss = nn.functional.binary_cross_entropy_with_logits(net(Xt[idx]), Yt[idx])
+        for i in range(0, n, batch_size):
+            loss = batch_loss(perm[i:i + batch_size])
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
     net.eval()
+
+
+def train_member(X: np.ndarray, Y: np.ndarray, cfg: PredictorConfig, seed: int) -> MLP:
+    """Returns one MLP trained with BCE on scaled features X (N, F) and 0/1 labels Y (N, L)."""
+    torch.manual_seed(seed)  # weight init; training is single-process and not shared with sessions
+    net = MLP(X.shape[1], Y.shape[1], cfg)
+    Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
+    _fit(net, lambda idx: nn.functional.binary_cross_entropy_with_logits(net(Xt[idx]), Yt[idx]), len(Xt), cfg.epochs,
+         cfg.batch_size, cfg.lr, cfg.weight_decay, seed, fused=True)  # fused: 5x faster step
+    return net
+
+
+def train_graph_member(graphs: Sequence[MolGraph], Y: np.ndarray, cfg: PredictorConfig, seed: int) -> DMPNN:
+    """Returns the message-passing member trained with BCE on the molecules' graphs and 0/1 labels Y (N, L)."""
+    torch.manual_seed(seed * 1000 + 77)  # weight init, apart from the MLP members' seeds
+    net = DMPNN(Y.shape[1], cfg.graph_hidden, cfg.graph_depth, cfg.graph_dropout)
+    Yt = torch.from_numpy(np.ascontiguousarray(Y, np.float32))
+
+    def batch_loss(idx: torch.Tensor) -> torch.Tensor:
+        return nn.functional.binary_cross_entropy_with_logits(net(batch_graphs([graphs[j] for j in idx.tolist()])),
+                                                              Yt[idx])
+
+    _fit(net, batch_loss, len(graphs), cfg.graph_epochs, cfg.graph_batch_size, cfg.graph_lr, cfg.weight_decay, seed,
+         fused=False)  # as screened (the step is a small share of a graph batch's time)
     return net
 
 
@@ -208,13 +230,16 @@ def _drop_extra_tasks(net: MLP, n_labels: int) -> MLP:
     return net
 
 
-def train_ensemble(X: np.ndarray, Y: np.ndarray, cfg: PredictorConfig,
-                   extra: ExtraData | None = None) -> TrainedEnsemble:
-    """Trains cfg.members MLPs with different seeds on raw features X (N, F) and labels Y (N, L).
+def train_ensemble(X: np.ndarray, Y: np.ndarray, cfg: PredictorConfig, extra: ExtraData | None = None,
+                   graphs: Sequence[MolGraph] | None = None) -> TrainedEnsemble:
+    """Trains cfg.members MLPs with different seeds on raw features X (N, F) and labels Y (N, L), and with
+    cfg.graph_weight > 0 the message-passing member on `graphs` (X's molecules, graph.mol_graphs) and Y.
 
-    With `extra` (aligned with X's rows), the members learn from Y plus the extra positives and from the
+    With `extra` (aligned with X's rows), the MLP members learn from Y plus the extra positives and from the
     outside molecules too; the neighbour memory holds X and Y only (the runtime rebuilds it from GS-LF).
     """
+    if cfg.graph_weight and (graphs is None or len(graphs) != len(X)):
+        raise ValueError("graph_weight > 0: pass the graphs of X's molecules (graph.mol_graphs)")
     Xm, Ym = X, Y
     if extra is not None:
         L = Y.shape[1]
@@ -225,18 +250,23 @@ def train_ensemble(X: np.ndarray, Y: np.ndarray, cfg: PredictorConfig,
     Xs = scale_features(Xm, mu, sd).numpy()
     members = tuple(_drop_extra_tasks(train_member(Xs, Ym, cfg, seed=cfg.seed * 1000 + k), Y.shape[1])
                     for k in range(cfg.members))
+    graph = train_graph_member(graphs or [], Y, cfg, cfg.seed) if cfg.graph_weight else None
     neighbours = Neighbours.from_counts(features.atom_pair_counts_from(X), Y, cfg)
-    return TrainedEnsemble.from_config(members, mu, sd, neighbours, cfg)
+    return TrainedEnsemble.from_config(members, mu, sd, neighbours, cfg, graph)
 
 
 def save_predictor(ens: TrainedEnsemble, labels: Sequence[str], cfg: PredictorConfig, out_dir: Path,
                    meta: dict) -> str:
-    """Writes weights.safetensors (fp16 member weights) + config.json; returns the model version."""
+    """Writes weights.safetensors (fp16 member weights, "m<k>." for the MLPs, "g." for the graph member) +
+    config.json; returns the model version."""
     out_dir.mkdir(parents=True, exist_ok=True)
     tensors = {"mu": torch.from_numpy(ens.mu), "sd": torch.from_numpy(ens.sd)}
     for k, m in enumerate(ens.members):
         for name, t in m.state_dict().items():
             tensors[f"m{k}.{name}"] = t.detach().to(torch.float16).contiguous()  # fp16 halves the file
+    if ens.graph is not None:
+        for name, t in ens.graph.state_dict().items():
+            tensors[f"g.{name}"] = t.detach().to(torch.float16).contiguous()
     path = out_dir / "weights.safetensors"
     save_file(tensors, str(path))
     # The version names the weights and the recipe that blends them (kNN vote, label mix): a change of either is

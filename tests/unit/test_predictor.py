@@ -100,7 +100,7 @@ def test_weights_saved_before_the_similarity_shares_load_with_constant_shares(tm
 def test_far_from_the_training_molecules_the_vote_weighs_less_and_the_label_mix_more():
     from odordiff_core.odor import Neighbours, PredictorConfig, TrainedEnsemble
 
-    cfg = PredictorConfig()
+    cfg = PredictorConfig(graph_weight=0.0)
     nb = Neighbours.from_counts(np.zeros((1, 1024), np.float32), np.zeros((1, 3), np.float32), cfg)
     ens = TrainedEnsemble.from_config((), np.zeros(1), np.ones(1), nb, cfg)
     w, share = ens.shares(np.array([0.0, 0.5, 1.0], np.float32))
@@ -190,19 +190,49 @@ def test_extra_tasks_shape_training_but_the_members_keep_only_the_label_outputs(
     mols, X, Y = _tiny_set()
     extra = ExtraData(np.c_[np.zeros_like(Y), np.eye(6, 3)], X[:1], np.array([[1, 0, 1, 0, 0]], np.float32),
                       ("gs:a", "gs:b", "gs:c"))
-    ens = train_ensemble(X, Y, PredictorConfig(hidden=8, epochs=2, members=2, knn_k=3), extra=extra)
+    ens = train_ensemble(X, Y, PredictorConfig(hidden=8, epochs=2, members=2, knn_k=3, graph_weight=0.0), extra=extra)
     p, s = ensemble_proba(ens, X)
     assert p.shape == s.shape == (6, 2) and all(m.net[4].out_features == 2 for m in ens.members)
 
 
+def test_the_graph_member_takes_its_share_of_the_members_mean_and_needs_the_graphs():
+    from dataclasses import replace
+
+    from odordiff_core.graph import graph_proba, mol_graphs
+    from odordiff_core.odor import PredictorConfig, ensemble_proba
+    from odordiff_core.train.predictor import train_ensemble
+
+    mols, X, Y = _tiny_set()
+    cfg = PredictorConfig(hidden=8, epochs=2, members=2, knn_k=3, knn_weight=0.0, label_mix=0.0, label_mix_far=None,
+                          graph_hidden=8, graph_epochs=2)
+    graphs = mol_graphs(mols)
+    ens = train_ensemble(X, Y, cfg, graphs=graphs)
+    with_graph, spread = ensemble_proba(ens, X, graphs)
+    without = ensemble_proba(replace(ens, graph=None), X)[0]
+    expected = (1 - cfg.graph_weight) * without + cfg.graph_weight * graph_proba(ens.graph, graphs)
+    assert np.allclose(with_graph, expected, atol=1e-6)
+    assert np.array_equal(spread, ensemble_proba(replace(ens, graph=None), X)[1])  # the spread stays the MLPs'
+    with pytest.raises(ValueError, match="graph"):
+        ensemble_proba(ens, X)
+    with pytest.raises(ValueError, match="graph"):
+        train_ensemble(X, Y, cfg)
+
+
+def test_weights_saved_before_the_graph_member_load_without_it(tmp_path, settings):
+    ens = _ensemble_saved_without(("graph_weight",), tmp_path, settings)
+    assert ens.graph is None and ens.graph_weight == 0.0
+
+
 def test_transfer_check_scores_the_ensemble_and_the_logistic_baseline_on_the_same_molecules():
     from odordiff_core.eval.predictor import transfer_check
+    from odordiff_core.graph import mol_graphs
     from odordiff_core.odor import PredictorConfig
 
     mols, X, Y = _tiny_set()
     test = [parse_smiles(s) for s in ("CCCCCCCCCO", "c1ccccc1CCC=O", "CCCC(=O)OCC")]
     r = transfer_check("test", X, Y, mols, test, np.array([[1, 0], [0, 1], [1, 1]], np.float32),
-                       PredictorConfig(hidden=8, epochs=3, members=1, knn_k=3))
+                       PredictorConfig(hidden=8, epochs=3, members=1, knn_k=3, graph_hidden=8, graph_epochs=2),
+                       graphs=mol_graphs(mols))
     assert r.n_molecules == 3 and r.n_labels_scored == 2
     assert 0.0 <= r.ensemble_auroc <= 1.0 and 0.0 <= r.baseline_auroc <= 1.0
 

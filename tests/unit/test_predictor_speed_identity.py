@@ -16,6 +16,7 @@ from rdkit.Chem import MACCSkeys
 from odordiff_core import features
 from odordiff_core.chem import to_mol, without_rdkit_log
 from odordiff_core.datasets import GSLF_FILE, read_frame
+from odordiff_core.graph import graph_proba, mol_graphs
 from odordiff_core.odor import TrainedEnsemble, mix_labels, scale_features
 
 UNUSUAL = (  # each takes a fallback or edge path of the fast code
@@ -67,8 +68,9 @@ def _plain_featurize(mols: list) -> np.ndarray:
     return out
 
 
-def _plain_forward(ens: TrainedEnsemble, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(probability, spread, nearest similarity) the plain way: dense similarity, each member's own layers."""
+def _plain_forward(ens: TrainedEnsemble, X: np.ndarray, mols) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(probability, spread, nearest similarity) the plain way: dense similarity, each member's own layers (the
+    graph member, which has no fast path, as graph.graph_proba gives it)."""
     nb = ens.neighbours
     q, ref = torch.from_numpy(features.atom_pair_counts_from(X)), torch.from_numpy(nb.counts)
     x = scale_features(X, ens.mu, ens.sd)
@@ -84,7 +86,10 @@ def _plain_forward(ens: TrainedEnsemble, X: np.ndarray) -> tuple[np.ndarray, np.
                          for m in ens.members])  # the (hidden, F) weight as nn.Linear keeps it, transposed view
     nearest = sim.max(dim=1).values.numpy().astype(np.float32)
     w, share = ens.shares(nearest)
-    mean = (1.0 - w) * p.mean(0).numpy() + w * vote.numpy()
+    members = p.mean(0).numpy()
+    if ens.graph is not None:
+        members = (1.0 - ens.graph_weight) * members + ens.graph_weight * graph_proba(ens.graph, mol_graphs(mols))
+    mean = (1.0 - w) * members + w * vote.numpy()
     if ens.label_mix or ens.label_mix_far:
         mean = mix_labels(mean.astype(np.float32), ens.cooccurrence, share)
     spread = ((1.0 - ens.knn_weight) * p.std(0, correction=0)).numpy()
@@ -108,7 +113,7 @@ def test_descriptor_values_equal_rdkits_before_the_float32_rounding(odorants):
 
 def test_probabilities_spread_and_similarity_equal_the_plain_forward_bit_for_bit(predictor, smiles):
     p, s, sim = predictor.predict_with_domain(_fresh(smiles))
-    ref_p, ref_s, ref_sim = _plain_forward(predictor.ensemble, _plain_featurize(_fresh(smiles)))
+    ref_p, ref_s, ref_sim = _plain_forward(predictor.ensemble, _plain_featurize(_fresh(smiles)), _fresh(smiles))
     assert np.array_equal(_bits(p), _bits(ref_p)) and np.array_equal(_bits(s), _bits(ref_s))
     assert np.array_equal(_bits(sim), _bits(ref_sim))
     assert np.array_equal(_bits(predictor.predict_proba(_fresh(smiles))), _bits(ref_p))
@@ -117,7 +122,7 @@ def test_probabilities_spread_and_similarity_equal_the_plain_forward_bit_for_bit
 @pytest.mark.parametrize("i", [0, 7, -1])
 def test_a_batch_of_one_equals_the_plain_forward_of_that_batch(predictor, smiles, i):
     p, s = predictor.predict_with_std(_fresh([smiles[i]]))
-    ref_p, ref_s, _ = _plain_forward(predictor.ensemble, _plain_featurize(_fresh([smiles[i]])))
+    ref_p, ref_s, _ = _plain_forward(predictor.ensemble, _plain_featurize(_fresh([smiles[i]])), _fresh([smiles[i]]))
     assert np.array_equal(_bits(p), _bits(ref_p)) and np.array_equal(_bits(s), _bits(ref_s))
 
 
