@@ -101,6 +101,11 @@ class PredictorConfig:
                    else ""))
 
 
+def recipe_graphs(cfg: PredictorConfig, mols: Sequence[Mol]) -> list[MolGraph] | None:
+    """Returns the molecules' graphs when the recipe has a graph member (cfg.graph_weight > 0), else None."""
+    return mol_graphs(mols) if cfg.graph_weight else None
+
+
 class MLP(nn.Module):
     def __init__(self, n_in: int, n_out: int, cfg: PredictorConfig):
         super().__init__()
@@ -298,7 +303,7 @@ class OdorPredictor:
         if not mols:
             n = len(self.labels)
             return np.zeros((0, n), np.float32), np.zeros((0, n), np.float32)
-        return ensemble_proba(self.ensemble, features.featurize(mols, self.feature_workers), self._graphs(mols))
+        return ensemble_proba(self.ensemble, features.featurize(mols, self.feature_workers), self.graphs(mols))
 
     def predict_with_domain(self, mols: Sequence[Mol]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Returns (probabilities (N, 138), ensemble spread (N, 138), similarity to the nearest training molecule (N,)).
@@ -310,10 +315,11 @@ class OdorPredictor:
             n = len(self.labels)
             return np.zeros((0, n), np.float32), np.zeros((0, n), np.float32), np.zeros(0, np.float32)
         return ensemble_proba_with_similarity(self.ensemble, features.featurize(mols, self.feature_workers),
-                                              self._graphs(mols))
+                                              self.graphs(mols))
 
-    def _graphs(self, mols: Sequence[Mol]) -> list[MolGraph] | None:
-        """Returns the molecules' graphs when the ensemble has a graph member (about 0.1 ms per molecule)."""
+    def graphs(self, mols: Sequence[Mol]) -> list[MolGraph] | None:
+        """Returns the molecules' graphs when the ensemble has a graph member (about 0.1 ms per molecule), else None:
+        what ensemble_proba takes beside their features."""
         return mol_graphs(mols) if self.ensemble.graph is not None else None
 
     def predict(self, mols: Sequence[Mol]) -> list[OdorProfile]:

@@ -146,8 +146,7 @@ def _train(args: argparse.Namespace) -> int:
     from ..config import Settings
     from ..datasets import GSLF_FILE, load_labelled
     from ..features import featurize
-    from ..graph import mol_graphs
-    from ..odor import PREDICTOR_DIR, PredictorConfig, ensemble_proba, load_predictor
+    from ..odor import PREDICTOR_DIR, PredictorConfig, ensemble_proba, load_predictor, recipe_graphs
     from ..train.predictor import recipe_extra, save_known_scores, save_predictor, train_ensemble
 
     settings = Settings.from_env()
@@ -159,7 +158,7 @@ def _train(args: argparse.Namespace) -> int:
     if not args.known_scores_only:
         cfg = PredictorConfig(seed=args.seed)
         extra = recipe_extra(settings, data, cfg)
-        ens = train_ensemble(X, data.Y, cfg, extra=extra, graphs=mol_graphs(data.mols) if cfg.graph_weight else None)
+        ens = train_ensemble(X, data.Y, cfg, extra=extra, graphs=recipe_graphs(cfg, data.mols))
         version = save_predictor(ens, data.labels, cfg, out_dir,
                                  {"trained_on": GSLF_FILE, "n_molecules": len(data.mols),
                                   "n_invalid_rows": data.n_invalid})
@@ -167,7 +166,7 @@ def _train(args: argparse.Namespace) -> int:
     # Scored by the predictor as the runtime loads it (fp16 weights, neighbour memory of all molecules), so a known
     # odorant here and a candidate at request time get the same numbers. Refuses a feature or label mismatch.
     predictor = load_predictor(settings)
-    probs, _ = ensemble_proba(predictor.ensemble, X, mol_graphs(data.mols) if predictor.ensemble.graph else None)
+    probs, _ = ensemble_proba(predictor.ensemble, X, predictor.graphs(data.mols))
     path = save_known_scores(probs, predictor.version, out_dir,
                              {"data_file": GSLF_FILE, "n_molecules": str(len(data.mols))})
     print(f"wrote {path} (known-odorant scores of {predictor.version}, {probs.shape[0]} x {probs.shape[1]}) "
@@ -182,8 +181,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from ..datasets import load_labelled
     from ..eval.predictor import SeedResult, cross_validate, make_folds
     from ..features import featurize
-    from ..graph import mol_graphs
-    from ..odor import PredictorConfig
+    from ..odor import PredictorConfig, recipe_graphs
     from ..train.predictor import load_extra
 
     t0 = time.perf_counter()
@@ -213,7 +211,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     data = load_labelled(settings)
     X = featurize(data.mols)  # once for every seed
-    graphs = mol_graphs(data.mols) if cfg0.graph_weight else None
+    graphs = recipe_graphs(cfg0, data.mols)
     n = len(data.mols)
     if args.transfer:
         return _transfer(settings, data, X, graphs, tuple(s for s in sources if s != "ifra"), task_min, t0, cfg0)
@@ -314,8 +312,7 @@ def _evaluate_confidence(args: argparse.Namespace) -> int:
         from ..datasets import load_labelled
         from ..eval.predictor import make_folds
         from ..features import featurize
-        from ..graph import mol_graphs
-        from ..odor import PredictorConfig
+        from ..odor import PredictorConfig, recipe_graphs
         from ..train.predictor import recipe_extra
 
         settings = Settings.from_env()
@@ -328,7 +325,7 @@ def _evaluate_confidence(args: argparse.Namespace) -> int:
         print(f"split={args.split} folds={args.folds} scored={use} seed={args.seed} molecules={n} "
               f"extra sources: {','.join(cfg.extra_sources) or 'none'} blend: {cfg.blend_text()} thresholds={CONFIDENCE}")
         held = held_out_predictions(X, data.Y, folds, cfg, use, report=lambda s: print(s, flush=True), extra=extra,
-                                    graphs=mol_graphs(data.mols) if cfg.graph_weight else None)
+                                    graphs=recipe_graphs(cfg, data.mols))
         if args.save:
             np.savez_compressed(args.save, probs=held.probs, spread=held.spread, similarity=held.similarity,
                                 Y=held.Y, fold=held.fold)

@@ -14,8 +14,8 @@ from rdkit.Chem.Scaffolds import MurckoScaffold
 from sklearn.metrics import roc_auc_score
 
 from ..chem import Mol, morgan_fp
-from ..graph import MolGraph, mol_graphs
-from ..odor import PredictorConfig, ensemble_proba
+from ..graph import MolGraph
+from ..odor import PredictorConfig, ensemble_proba, recipe_graphs
 from ..train.predictor import ExtraData, train_ensemble
 
 
@@ -169,7 +169,7 @@ def transfer_check(source: str, data_X: np.ndarray, data_Y: np.ndarray, train_mo
 
     t0 = time.perf_counter()
     ens = train_ensemble(data_X, data_Y, cfg, extra=extra, graphs=graphs)
-    P, _ = ensemble_proba(ens, featurize(test_mols), mol_graphs(test_mols) if ens.graph is not None else None)
+    P, _ = ensemble_proba(ens, featurize(test_mols), recipe_graphs(cfg, test_mols))
     auc, n_scored = mean_auroc(test_Y, P)
     base, _ = mean_auroc(test_Y, logistic_baseline(morgan_bits(train_mols), data_Y, morgan_bits(test_mols)))
     return TransferResult(source, len(test_mols), n_scored, auc, base, time.perf_counter() - t0)
