@@ -51,7 +51,8 @@ def mol_graph(mol: Mol) -> MolGraph:
     x = np.zeros((len(codes), N_ATOM_FEATURES), np.float32)
     rows = np.arange(len(codes))[:, None]
     x[rows, codes + _OFFSETS] = 1.0
-    x[:, -3:] = [(a.GetIsAromatic(), a.IsInRing(), a.GetMass() / 100.0) for a in atoms] if len(codes) else []
+    x[:, -3:] = np.array([(a.GetIsAromatic(), a.IsInRing(), a.GetMass() / 100.0) for a in atoms],
+                         np.float32).reshape(-1, 3)
     ends, feats = [], []
     for b in mol.GetBonds():
         i, j = b.GetBeginAtomIdx(), b.GetEndAtomIdx()

@@ -39,3 +39,13 @@ def test_batches_offset_the_atoms_of_each_molecule():
     b = batch_graphs(mol_graphs([parse_smiles("CCO"), parse_smiles("CC")]))
     assert b.n_molecules == 2 and b.molecule.tolist() == [0, 0, 0, 1, 1]
     assert b.src.tolist()[-2:] == [3, 4] and torch.equal(b.reverse[b.reverse], torch.arange(len(b.src)))
+
+
+def test_a_molecule_without_atoms_gives_an_empty_graph_and_still_a_prediction():
+    from rdkit import Chem
+
+    g = mol_graph(Chem.MolFromSmiles(""))
+    assert g.atoms.shape == (0, N_ATOM_FEATURES) and len(g.src) == 0
+    net = DMPNN(n_out=3, hidden=8, depth=3, dropout=0.2).eval()
+    p = graph_proba(net, [g, mol_graph(parse_smiles("C"))])
+    assert p.shape == (2, 3) and np.isfinite(p).all()
