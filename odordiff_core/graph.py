@@ -43,16 +43,16 @@ class MolGraph(NamedTuple):
 
 def mol_graph(mol: Mol) -> MolGraph:
     """Returns the graph of an RDKit molecule (heavy atoms; hydrogens as a count on each atom)."""
-    atoms = mol.GetAtoms()
-    codes = np.array([(min(a.GetAtomicNum(), 127), min(a.GetDegree(), 5), max(-1, min(1, a.GetFormalCharge())) + 1,
-                       min(a.GetTotalNumHs(), 4), _HYBRIDISATION.get(a.GetHybridization(), 3)) for a in atoms],
-                     np.int64).reshape(-1, 5)  # (A, 5)
+    # One pass over the atoms: the 5 one-hot codes, then aromatic, in ring, mass / 100 (A, 8).
+    props = np.array([(min(a.GetAtomicNum(), 127), min(a.GetDegree(), 5), max(-1, min(1, a.GetFormalCharge())) + 1,
+                       min(a.GetTotalNumHs(), 4), _HYBRIDISATION.get(a.GetHybridization(), 3),
+                       a.GetIsAromatic(), a.IsInRing(), a.GetMass() / 100.0) for a in mol.GetAtoms()],
+                     np.float64).reshape(-1, 8)
+    codes = props[:, :5].astype(np.int64)  # (A, 5)
     codes[:, 0] = _ELEMENT_INDEX[codes[:, 0]]
     x = np.zeros((len(codes), N_ATOM_FEATURES), np.float32)
-    rows = np.arange(len(codes))[:, None]
-    x[rows, codes + _OFFSETS] = 1.0
-    x[:, -3:] = np.array([(a.GetIsAromatic(), a.IsInRing(), a.GetMass() / 100.0) for a in atoms],
-                         np.float32).reshape(-1, 3)
+    x[np.arange(len(codes))[:, None], codes + _OFFSETS] = 1.0
+    x[:, -3:] = props[:, 5:]
     ends, feats = [], []
     for b in mol.GetBonds():
         i, j = b.GetBeginAtomIdx(), b.GetEndAtomIdx()
@@ -86,8 +86,8 @@ def batch_graphs(graphs: Sequence[MolGraph]) -> GraphBatch:
     """Returns the graphs joined into one batch (atom indices offset; edges stay in pairs, so reverse = index ^ 1)."""
     sizes = np.array([len(g.atoms) for g in graphs], np.int64)
     offsets = np.repeat(np.cumsum(sizes) - sizes, [len(g.src) for g in graphs])
-    src = np.concatenate([g.src for g in graphs]) + offsets if len(offsets) else np.zeros(0, np.int64)
-    dst = np.concatenate([g.dst for g in graphs]) + offsets if len(offsets) else np.zeros(0, np.int64)
+    src = np.concatenate([g.src for g in graphs]) + offsets if graphs else np.zeros(0, np.int64)
+    dst = np.concatenate([g.dst for g in graphs]) + offsets if graphs else np.zeros(0, np.int64)
     atoms = np.concatenate([g.atoms for g in graphs]) if graphs else np.zeros((0, N_ATOM_FEATURES), np.float32)
     bonds = np.concatenate([g.bonds for g in graphs]) if graphs else np.zeros((0, N_BOND_FEATURES), np.float32)
     return GraphBatch(torch.from_numpy(atoms), torch.from_numpy(src), torch.from_numpy(dst), torch.from_numpy(bonds),
